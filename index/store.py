@@ -1,0 +1,448 @@
+"""The store: SQLite is the source of truth (rows and vectors); FAISS is a derived, persisted cache.
+
+Writes are atomic: a document and its chunks change in one SQLite transaction, which also
+bumps a generation number; the FAISS file is then written beside the old one under the new
+generation's name and renamed into place. On open, a FAISS file of another generation (a
+crash between the two steps) is ignored and rebuilt from SQLite, so the store a reader opens
+is always the last committed state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.vectors import VectorIndex
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+  id TEXT PRIMARY KEY, key TEXT NOT NULL, source TEXT NOT NULL, title TEXT NOT NULL,
+  kind TEXT NOT NULL, municipality TEXT, language TEXT, pages INTEGER, project_id TEXT,
+  added TEXT NOT NULL, stored_path TEXT, meta TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS documents_key ON documents(key);
+CREATE TABLE IF NOT EXISTS chunks (
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,
+  document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, text TEXT NOT NULL, embed_text TEXT NOT NULL,
+  page INTEGER, section TEXT, kind TEXT NOT NULL, municipality TEXT, language TEXT,
+  project_id TEXT, building_blocks TEXT NOT NULL DEFAULT '[]', vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+"""
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked (for example: built with another model)."""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    key: str
+    source: str
+    title: str
+    kind: str
+    municipality: str | None = None
+    language: str | None = None
+    pages: int | None = None
+    project_id: str | None = None
+    added: str = ""
+    stored_path: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: str
+    document_id: str
+    position: int
+    text: str
+    embed_text: str
+    kind: str
+    page: int | None = None
+    section: str | None = None
+    municipality: str | None = None
+    language: str | None = None
+    project_id: str | None = None
+    building_blocks: tuple[str, ...] = ()
+    rowid: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; None means any."""
+
+    municipality: str | None = None
+    kind: str | None = None
+    exclude_municipality: str | None = None
+    building_block: str | None = None
+    document_id: str | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, args = [], []
+        if self.municipality:
+            clauses.append("municipality = ?")
+            args.append(self.municipality)
+        if self.kind:
+            clauses.append("kind = ?")
+            args.append(self.kind)
+        if self.exclude_municipality:
+            clauses.append("(municipality IS NULL OR municipality != ?)")
+            args.append(self.exclude_municipality)
+        if self.building_block:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(building_blocks) WHERE value = ?)")
+            args.append(self.building_block)
+        if self.document_id:
+            clauses.append("document_id = ?")
+            args.append(self.document_id)
+        return (" AND ".join(clauses) or "1"), args
+
+    @property
+    def empty(self) -> bool:
+        return self.sql()[0] == "1"
+
+
+_CHUNK_COLS = (
+    "rowid, id, document_id, position, text, embed_text, kind, page, section, municipality,"
+    " language, project_id, building_blocks"
+)
+_DOC_COLS = (
+    "id, key, source, title, kind, municipality, language, pages, project_id, added,"
+    " stored_path, meta"
+)
+
+
+def _chunk(row: sqlite3.Row) -> ChunkRow:
+    return ChunkRow(
+        rowid=row[0], id=row[1], document_id=row[2], position=row[3], text=row[4],
+        embed_text=row[5], kind=row[6], page=row[7], section=row[8], municipality=row[9],
+        language=row[10], project_id=row[11], building_blocks=tuple(json.loads(row[12])),
+    )  # fmt: skip
+
+
+def _doc(row: sqlite3.Row) -> DocumentRow:
+    return DocumentRow(*row[:11], meta=json.loads(row[11]))
+
+
+class Store:
+    """Documents, chunks and their vectors in one folder.
+
+    Args:
+        home: the data folder (created if missing).
+        model: the embedding model's name, dimension and fingerprint; a store built with
+            another model refuses to open for search or write (`kb reindex` rebuilds it).
+        check_model: False to open for inspection only (`kb stats`, `kb doctor`).
+    """
+
+    def __init__(self, home: Path, model: tuple[str, int, str], check_model: bool = True):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.home / "kb.sqlite"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self.model_name, self.dim, self.fingerprint = model
+        self._batch_depth = 0
+        self._init_manifest(check_model)
+        self.vectors = self._load_vectors()
+
+    # ---- manifest -------------------------------------------------------------------
+    def manifest(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM manifest").fetchall())
+
+    def _init_manifest(self, check_model: bool) -> None:
+        m = self.manifest()
+        if not m:
+            self._set_manifest(
+                model=self.model_name, dim=str(self.dim), fingerprint=self.fingerprint,
+                schema=SCHEMA_VERSION, generation="0", index="flat",
+            )  # fmt: skip
+            return
+        if m.get("schema") != SCHEMA_VERSION:
+            raise StoreError(
+                f"store schema {m.get('schema')} is not {SCHEMA_VERSION}: run `kb reindex`"
+            )
+        if check_model and (m["model"], m["dim"], m["fingerprint"]) != (
+            self.model_name, str(self.dim), self.fingerprint,
+        ):  # fmt: skip
+            raise StoreError(
+                f"the store in {self.home} was built with the embedding model "
+                f"'{m['model']}' ({m['dim']} dimensions), not '{self.model_name}' "
+                f"({self.dim}): run `kb reindex` to rebuild it with the current model"
+            )
+
+    def _set_manifest(self, **values: str) -> None:
+        self._db.executemany(
+            "INSERT INTO manifest(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
+
+    @property
+    def generation(self) -> int:
+        return int(self.manifest().get("generation", "0"))
+
+    # ---- vectors ----------------------------------------------------------------------
+    def _vector_file(self, generation: int) -> Path:
+        return self.home / f"vectors-{generation}.faiss"
+
+    def _load_vectors(self) -> VectorIndex:
+        dim = int(self.manifest().get("dim", self.dim))
+        path = self._vector_file(self.generation)
+        if path.exists():
+            try:
+                return VectorIndex.read(path)
+            except Exception:  # a damaged cache is rebuilt, never trusted
+                pass
+        index = self._rebuild_vectors(dim)
+        self._persist_vectors(index)
+        return index
+
+    def _rebuild_vectors(self, dim: int) -> VectorIndex:
+        index = VectorIndex(dim)
+        cur = self._db.execute("SELECT rowid, vector FROM chunks ORDER BY rowid")
+        while rows := cur.fetchmany(10_000):
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+            index.add(ids, vecs)
+        return index
+
+    def _persist_vectors(self, index: VectorIndex | None = None) -> None:
+        index = index or self.vectors
+        gen = self.generation
+        target = self._vector_file(gen)
+        tmp = target.with_suffix(".faiss.tmp")
+        index.write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        for old in self.home.glob("vectors-*.faiss"):
+            if old != target:
+                old.unlink(missing_ok=True)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes, one FAISS file write at the end (a crash in between is still safe)."""
+        with self._lock:
+            self._batch_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batch_depth -= 1
+                if self._batch_depth == 0:
+                    self._persist_vectors()
+
+    def _after_write(self) -> None:
+        if self._batch_depth == 0:
+            self._persist_vectors()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            gen = self.generation + 1
+            self._set_manifest(generation=str(gen))
+            self._db.execute("COMMIT")
+
+    # ---- writes -------------------------------------------------------------------------
+    def put(self, doc: DocumentRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> list[str]:
+        """Add a document, replacing any document with the same key. Returns replaced ids."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        added = doc.added or datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            with self._transaction() as db:
+                old = [r[0] for r in db.execute(
+                    "SELECT id FROM documents WHERE key = ? OR id = ?", (doc.key, doc.id))]
+                old_rowids = self._rowids(old)
+                db.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in old])
+                new_ids = self._insert(db, dataclasses.replace(doc, added=added), chunks, vectors)
+            # Only after the commit does the in-memory index change: readers never see
+            # a document that is not in SQLite, nor half of one.
+            self.vectors.remove(old_rowids)
+            self.vectors.add(np.array(new_ids, dtype=np.int64), vectors)
+            self._after_write()
+        return [i for i in old if i != doc.id]
+
+    @staticmethod
+    def _insert(
+        db: sqlite3.Connection, doc: DocumentRow, chunks: Sequence[ChunkRow], vectors: np.ndarray
+    ) -> list[int]:
+        added = doc.added or datetime.now(UTC).isoformat(timespec="seconds")
+        db.execute(
+            f"INSERT OR REPLACE INTO documents({_DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (doc.id, doc.key, doc.source, doc.title, doc.kind, doc.municipality, doc.language,
+             doc.pages, doc.project_id, added, doc.stored_path,
+             json.dumps(doc.meta, ensure_ascii=False)),
+        )  # fmt: skip
+        new_ids = []
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        for c, v in zip(chunks, vectors, strict=True):
+            cur = db.execute(
+                "INSERT INTO chunks(id, document_id, position, text, embed_text, kind, page,"
+                " section, municipality, language, project_id, building_blocks, vector)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (c.id, doc.id, c.position, c.text, c.embed_text, c.kind, c.page, c.section,
+                 c.municipality, c.language, c.project_id, json.dumps(list(c.building_blocks)),
+                 v.tobytes()),
+            )  # fmt: skip
+            new_ids.append(int(cur.lastrowid or 0))
+        return new_ids
+
+    def remove(self, document_id: str) -> bool:
+        with self._lock:
+            with self._transaction() as db:
+                rowids = self._rowids([document_id])
+                n = db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
+            self.vectors.remove(rowids)
+            self._after_write()
+        return n > 0
+
+    def replace_all(
+        self,
+        model: tuple[str, int, str],
+        entries: Sequence[tuple[DocumentRow, Sequence[ChunkRow], np.ndarray]],
+    ) -> None:
+        """Swap the whole content (and the model it was embedded with) in one transaction."""
+        name, dim, fingerprint = model
+        with self._lock:
+            with self._transaction() as db:
+                db.execute("DELETE FROM chunks")
+                db.execute("DELETE FROM documents")
+                self._set_manifest(model=name, dim=str(dim), fingerprint=fingerprint,
+                                   schema=SCHEMA_VERSION)  # fmt: skip
+                for doc, chunks, vectors in entries:
+                    self._insert(db, doc, chunks, vectors)
+            self.model_name, self.dim, self.fingerprint = model
+            self.vectors = self._rebuild_vectors(dim)
+            self._after_write()
+
+    def manifest_json(self, key: str):
+        value = self.manifest().get(key)
+        return json.loads(value) if value else None
+
+    def set_manifest_json(self, key: str, value) -> None:
+        with self._lock:
+            self._set_manifest(**{key: json.dumps(value, ensure_ascii=False)})
+
+    def set_document_meta(self, document_id: str, meta: dict[str, Any]) -> None:
+        with self._lock, self._transaction() as db:
+            db.execute(
+                "UPDATE documents SET meta = ? WHERE id = ?",
+                (json.dumps(meta, ensure_ascii=False), document_id),
+            )
+
+    def _rowids(self, document_ids: Sequence[str]) -> np.ndarray:
+        out: list[int] = []
+        for d in document_ids:
+            out += [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE document_id = ?", (d,))]
+        return np.array(out, dtype=np.int64)
+
+    # ---- reads ----------------------------------------------------------------------------
+    def has_document(self, document_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM documents WHERE id = ?", (document_id,)).fetchone() is not None
+
+    def document(self, document_id: str) -> DocumentRow | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_DOC_COLS} FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return _doc(row) if row else None
+
+    def documents(self, kind: str | None = None) -> list[DocumentRow]:
+        sql = f"SELECT {_DOC_COLS} FROM documents"
+        args: tuple = ()
+        if kind:
+            sql, args = sql + " WHERE kind = ?", (kind,)
+        with self._lock:
+            return [_doc(r) for r in self._db.execute(sql + " ORDER BY kind, title", args)]
+
+    def document_by_key(self, key: str) -> DocumentRow | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_DOC_COLS} FROM documents WHERE key = ?", (key,)).fetchone()
+        return _doc(row) if row else None
+
+    def chunks(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
+        if not len(rowids):
+            return {}
+        out: dict[int, ChunkRow] = {}
+        ids = [int(i) for i in rowids]
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for r in self._db.execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE rowid IN ({marks})", part):
+                    out[r[0]] = _chunk(r)
+        return out
+
+    def chunks_of(self, document_id: str) -> list[ChunkRow]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks WHERE document_id = ? ORDER BY position", (document_id,)
+            ).fetchall()
+        return [_chunk(r) for r in rows]
+
+    def iter_chunks(self) -> Iterator[ChunkRow]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_CHUNK_COLS} FROM chunks ORDER BY rowid").fetchall()
+        yield from (_chunk(r) for r in rows)
+
+    def vectors_of(self, rowids: Sequence[int]) -> np.ndarray:
+        with self._lock:
+            blobs = [
+                self._db.execute("SELECT vector FROM chunks WHERE rowid = ?", (int(i),)).fetchone()[0]
+                for i in rowids
+            ]
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+    def allowed_rowids(self, filters: Filters) -> np.ndarray | None:
+        """Row ids that pass the filters; None when nothing is filtered."""
+        if filters.empty:
+            return None
+        where, args = filters.sql()
+        with self._lock:
+            rows = self._db.execute(f"SELECT rowid FROM chunks WHERE {where}", args).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[ChunkRow, float]]:
+        """The k chunks nearest to one query vector, best first, with cosine scores."""
+        with self._lock:
+            allowed = self.allowed_rowids(filters or Filters())
+            if allowed is not None and not len(allowed):
+                return []
+            ids, scores = self.vectors.search(query, k, allowed)
+            rows = self.chunks(ids)
+        return [(rows[i], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            projects = self._db.execute("SELECT COUNT(*) FROM documents WHERE kind = 'project'").fetchone()[0]
+        return {"documents": docs, "chunks": chunks, "projects": projects, "vectors": self.vectors.ntotal}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,175 @@
+"""The project catalogue: one YAML file per project, a YAML list, or a CSV with the same columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.errors import IngestError
+from ingest.records import Document, Segment, sha256_hex
+
+STAGES = ("ambition", "organisation", "foundations", "applications", "public-value")
+STATUSES = ("idea", "pilot", "implementation", "scaled", "stopped")
+LIST_FIELDS = ("partners", "themes", "building_blocks")
+COLUMNS = (
+    "id", "title", "municipality", "partners", "themes", "building_blocks", "stage", "status",
+    "start_year", "end_year", "budget_eur", "contact", "summary", "description", "lessons",
+    "language",
+)  # fmt: skip
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class Project(BaseModel):
+    """One project record (fields of DOMAIN.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    id: str
+    title: str = Field(min_length=3)
+    municipality: str
+    partners: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    building_blocks: tuple[str, ...] = ()
+    stage: Literal[STAGES]  # type: ignore[valid-type]
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    start_year: int = Field(ge=1990, le=2100)
+    end_year: int | None = Field(default=None, ge=1990, le=2100)
+    budget_eur: int | None = Field(default=None, ge=0)
+    contact: str = ""
+    summary: str = Field(min_length=10)
+    description: str = Field(min_length=40)
+    lessons: str | None = None
+    language: Literal["nl", "en"]
+
+    @field_validator("id", "municipality")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be a lower-case slug like 'delft-smart-parking'")
+        return v
+
+    @field_validator("partners", "themes", "building_blocks", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if v is None:
+            return ()
+        if isinstance(v, str):  # CSV cells hold lists separated by ';'
+            return tuple(p.strip() for p in v.split(";") if p.strip())
+        return v
+
+    @field_validator("end_year", "budget_eur", "lessons", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v == "" else v
+
+    def canonical(self) -> str:
+        return json.dumps(self.model_dump(), sort_keys=True, ensure_ascii=False)
+
+    def text(self) -> str:
+        """The text that is chunked and embedded for this project."""
+        parts = [self.title + ".", self.summary, self.description]
+        if self.lessons:
+            parts.append(self.lessons)
+        return "\n\n".join(parts)
+
+    def to_document(self, source: str) -> Document:
+        return Document(
+            id=sha256_hex(self.canonical().encode()),
+            key=f"project:{self.id}",
+            source=source,
+            title=self.title,
+            kind="project",
+            segments=(Segment(text=self.text(), section=self.title),),
+            municipality=self.municipality,
+            language=self.language,
+            project_id=self.id,
+            building_blocks=self.building_blocks,
+            meta={"project": self.model_dump(mode="json")},
+        )
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """An invalid record: where it is and why."""
+
+    where: str
+    reason: str
+
+
+def _reason(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:3]:
+        loc = ".".join(str(x) for x in err["loc"]) or "record"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _validate(raw: object, where: str) -> Project | RecordError:
+    if not isinstance(raw, dict):
+        return RecordError(where, "not a mapping of fields")
+    try:
+        return Project.model_validate(raw)
+    except ValidationError as e:
+        return RecordError(where, _reason(e))
+
+
+def load_yaml(path: Path) -> list[Project | RecordError]:
+    """A YAML file holding one record, or a list of records."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise IngestError(f"invalid YAML ({str(e).splitlines()[0]})") from e
+    if isinstance(data, list):
+        return [_validate(r, f"{path.name} record {i}") for i, r in enumerate(data, start=1)]
+    return [_validate(data, path.name)]
+
+
+def load_csv(path: Path) -> list[Project | RecordError]:
+    """A CSV with the columns of COLUMNS (list fields separated by ';')."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise IngestError("CSV is not UTF-8 text") from e
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "id" not in reader.fieldnames:
+        raise IngestError("CSV has no header with an 'id' column")
+    unknown = sorted(set(reader.fieldnames) - set(COLUMNS))
+    if unknown:
+        raise IngestError(f"CSV has unknown columns: {', '.join(unknown)}")
+    out: list[Project | RecordError] = []
+    for row in reader:
+        where = f"{path.name} row {reader.line_num}"
+        values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        out.append(_validate(values, where))
+    return out
+
+
+def looks_like_project(path: Path) -> bool:
+    """A YAML file is a project record when it has the record's key fields."""
+    try:
+        head = path.read_text(encoding="utf-8")[:4000]
+    except (OSError, UnicodeDecodeError):
+        return False
+    keys = {m.group(1) for m in re.finditer(r"^-?\s*([a-z_]+):", head, re.MULTILINE)}
+    return {"id", "title", "municipality", "status"} <= keys
+
+
+def to_csv(projects: list[Project]) -> str:
+    """The catalogue as CSV, as a region would export it from a spreadsheet."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for p in projects:
+        row = p.model_dump()
+        for f in LIST_FIELDS:
+            row[f] = ";".join(row[f])
+        writer.writerow({k: ("" if row[k] is None else row[k]) for k in COLUMNS})
+    return buf.getvalue()

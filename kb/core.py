@@ -1,0 +1,455 @@
+"""The KnowledgeBase facade: composes ingest and index; the CLI and the app only call this."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from index.embedder import Embedder, make_embedder
+from index.store import ChunkRow, DocumentRow, Filters, Store
+from ingest import Document, IngestError
+from ingest.chunk import Chunker
+from ingest.lang import detect_language
+from ingest.loader import load_file
+from ingest.projects import Project
+from kb import settings
+from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
+from kb.text import slugify
+from kb.walk import Item, expand
+
+# Room kept in the model's window for its special tokens and the title/section prefix
+# that is embedded with each chunk.
+PREFIX_TOKENS = 48
+# Cosine below which a dense hit is not an answer (calibrated on corpus/eval, see docs).
+DEFAULT_MIN_SCORE = 0.30
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """One line of an ingest report: a file (or a record in a catalogue file)."""
+
+    name: str
+    status: str  # added | unchanged | replaced | failed
+    reason: str = ""
+    document_id: str | None = None
+    title: str | None = None
+    chunks: int = 0
+
+    def line(self) -> str:
+        if self.status == "failed":
+            return f"failed: {self.name}: {self.reason}"
+        extra = f" ({self.chunks} chunks)" if self.chunks else ""
+        return f"{self.status}: {self.name}{extra}"
+
+
+@dataclass(frozen=True)
+class SimilarProject:
+    id: str
+    title: str
+    municipality: str | None
+    score: float
+    why: str
+    shared_building_blocks: list[str] = field(default_factory=list)
+    shared_themes: list[str] = field(default_factory=list)
+    building_blocks: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)
+    status: str | None = None
+    summary: str = ""
+
+
+class KnowledgeBase:
+    """Documents in, cited answers and comparable projects out.
+
+    Args:
+        home: the data folder (KB_HOME by default).
+        embedder: the embedder (KB_EMBED_MODEL by default); loaded on first use.
+        check_model: False to open a store built with another model (stats, reindex).
+    """
+
+    def __init__(
+        self, home: Path | None = None, embedder: Embedder | None = None, check_model: bool = True
+    ):
+        self.home = Path(home) if home else settings.home()
+        self.embedder = embedder or make_embedder(settings.get("KB_EMBED_MODEL"))
+        self.store = Store(
+            self.home,
+            (self.embedder.name, self.embedder.dim, self.embedder.fingerprint),
+            check_model=check_model,
+        )
+        self._write_lock = threading.Lock()
+        self._chunker: Chunker | None = None
+        min_score = settings.get("KB_MIN_SCORE")
+        self.min_score = float(min_score) if min_score else DEFAULT_MIN_SCORE
+
+    # ---- ingest ----------------------------------------------------------------------------
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            budget = self.embedder.max_tokens - 2 - PREFIX_TOKENS
+            self._chunker = Chunker(self.embedder.count_tokens, max_tokens=budget)
+        return self._chunker
+
+    def _embed_text(self, doc: Document | DocumentRow, chunk) -> str:
+        section = (chunk.section or "").split(" > ")[-1]
+        prefix = doc.title[:80] + (f" — {section[:80]}" if section and section != doc.title else "")
+        text = f"{prefix}\n{chunk.text}"
+        if self.embedder.count_tokens(text) > self.embedder.max_tokens - 2:
+            return chunk.text
+        return text
+
+    def _store_copy(self, doc: Document, data: bytes | None) -> str | None:
+        if data is None:
+            return None
+        files = self.home / "files"
+        files.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", doc.source)[-80:].lstrip(".") or "file"
+        target = files / f"{doc.id[:16]}-{name}"
+        if not target.exists():
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        return str(target.relative_to(self.home))
+
+    def _add_document(self, doc: Document, data: bytes | None) -> tuple[str, int]:
+        row, rows, vectors = self._prepare(doc, data)
+        replaced = self.store.put(row, rows, vectors)
+        return ("replaced" if replaced else "added"), len(rows)
+
+    def _prepare(
+        self, doc: Document, data: bytes | None, added: str = ""
+    ) -> tuple[DocumentRow, list[ChunkRow], np.ndarray]:
+        """Chunk and embed a document into the rows the store keeps."""
+        chunks = self.chunker.chunk(doc)
+        if not chunks:
+            raise IngestError("no text to index")
+        embed_texts = [self._embed_text(doc, c) for c in chunks]
+        vectors = self.embedder.embed_documents(embed_texts)
+        rows = [
+            ChunkRow(
+                id=c.id, document_id=c.document_id, position=c.position, text=c.text,
+                embed_text=t, kind=c.kind, page=c.page, section=c.section,
+                municipality=c.municipality, language=c.language, project_id=c.project_id,
+                building_blocks=c.building_blocks,
+            )  # fmt: skip
+            for c, t in zip(chunks, embed_texts, strict=True)
+        ]
+        row = DocumentRow(
+            id=doc.id, key=doc.key, source=doc.source, title=doc.title, kind=doc.kind,
+            municipality=doc.municipality, language=doc.language, pages=doc.pages,
+            project_id=doc.project_id, added=added, stored_path=self._store_copy(doc, data),
+            meta=doc.meta,
+        )  # fmt: skip
+        return row, rows, vectors
+
+    def _ingest_item(
+        self, item: Item, kind: str | None, municipality: str | None, password: str | None
+    ) -> list[IngestResult]:
+        name = str(item.path)
+        try:
+            size = item.path.stat().st_size
+        except OSError as e:
+            return [IngestResult(name, "failed", f"cannot read ({e.strerror or e})")]
+        limit = settings.max_file_bytes()
+        if size > limit:
+            return [IngestResult(name, "failed", f"file too large ({size / 1e6:.1f} MB > "
+                                 f"{limit / 1e6:.0f} MB, see KB_MAX_FILE_MB)")]  # fmt: skip
+        data = item.path.read_bytes()
+        try:
+            loaded = load_file(
+                item.path,
+                kind=kind or item.kind or "other",
+                municipality=municipality,
+                password=password,
+                max_pages=int(settings.get("KB_MAX_PAGES")),
+                data=data,
+            )
+        except IngestError as e:
+            return [IngestResult(name, "failed", str(e))]
+        except Exception as e:  # an input problem we did not foresee: report, go on
+            return [IngestResult(name, "failed", f"{type(e).__name__}: {e}"[:200])]
+        results = [IngestResult(f"{name}: {e.where.split(' ', 1)[-1]}" if e.where != item.path.name
+                                else name, "failed", e.reason) for e in loaded.errors]  # fmt: skip
+        single = len(loaded.documents) == 1 and not loaded.errors
+        for doc in loaded.documents:
+            if doc.municipality:
+                doc = _with_municipality(doc, slugify(doc.municipality))
+            label = name if single else f"{name}: {doc.project_id or doc.title}"
+            if self.store.has_document(doc.id):
+                results.append(IngestResult(label, "unchanged", document_id=doc.id, title=doc.title))
+                continue
+            try:
+                status, n = self._add_document(doc, data if doc.kind != "project" else None)
+            except IngestError as e:
+                results.append(IngestResult(label, "failed", str(e)))
+                continue
+            results.append(IngestResult(label, status, document_id=doc.id, title=doc.title, chunks=n))
+        return results
+
+    def ingest(
+        self,
+        paths: Iterable[Path | str],
+        *,
+        kind: str | None = None,
+        municipality: str | None = None,
+        password: str | None = None,
+        on_result: Callable[[IngestResult], None] | None = None,
+        progress: bool = False,
+    ) -> list[IngestResult]:
+        """Ingest files and folders; one result per file (or per catalogue record)."""
+        from tqdm import tqdm
+
+        paths = [Path(p) for p in paths]
+        for p in paths:
+            if p.is_dir() and (p / "municipalities.yaml").is_file():
+                self._register_municipalities(p / "municipalities.yaml")
+        items = expand([p for p in paths if p.exists()])
+        results = [IngestResult(str(p), "failed", "no such file or folder") for p in paths if not p.exists()]
+        for r in results:
+            if on_result:
+                on_result(r)
+        with self._write_lock, self.store.batch():
+            for item in tqdm(items, desc="ingest", unit="file", disable=None if progress else True, leave=False):
+                for r in self._ingest_item(item, kind, municipality, password):
+                    results.append(r)
+                    if on_result:
+                        on_result(r)
+        return results
+
+    def remove(self, document_id: str) -> DocumentRow | None:
+        """Remove a document by id (a unique prefix of at least 8 characters will do)."""
+        doc = self.resolve_document(document_id)
+        if doc is None:
+            return None
+        with self._write_lock:
+            self.store.remove(doc.id)
+        return doc
+
+    def resolve_document(self, document_id: str) -> DocumentRow | None:
+        doc = self.store.document(document_id)
+        if doc or len(document_id) < 8:
+            return doc
+        matches = [d for d in self.store.documents() if d.id.startswith(document_id)]
+        return matches[0] if len(matches) == 1 else None
+
+    def reindex(self, progress: bool = False) -> int:
+        """Re-chunk and re-embed every document with the current model; returns the count.
+
+        Everything is embedded first and written in one transaction: a crash or an error
+        on the way leaves the old store as it was.
+        """
+        from tqdm import tqdm
+
+        docs = self.store.documents()
+        entries = []
+        with self._write_lock:
+            for row in tqdm(docs, desc="reindex", unit="doc", disable=None if progress else True, leave=False):
+                doc, data = self._reload(row)
+                if doc is None:
+                    continue
+                entries.append(self._prepare(doc, data, added=row.added))
+            self.store.replace_all(
+                (self.embedder.name, self.embedder.dim, self.embedder.fingerprint), entries
+            )
+        return len(entries)
+
+    def _reload(self, row: DocumentRow) -> tuple[Document | None, bytes | None]:
+        if row.kind == "project" and "project" in row.meta:
+            return Project.model_validate(row.meta["project"]).to_document(row.source), None
+        if not row.stored_path or not (self.home / row.stored_path).is_file():
+            return None, None
+        path = self.home / row.stored_path
+        data = path.read_bytes()
+        loaded = load_file(path, kind=row.kind, municipality=row.municipality, data=data)
+        return dataclasses.replace(loaded.documents[0], key=row.key, source=row.source), data
+
+    # ---- municipalities and building blocks -----------------------------------------------
+    def _register_municipalities(self, path: Path) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = list(data.get("municipalities", []))
+        if data.get("regional"):
+            entries.append(data["regional"])
+        self.store.set_manifest_json("municipalities", entries)
+
+    def municipalities(self) -> list[dict]:
+        return self.store.manifest_json("municipalities") or []
+
+    def municipality_name(self, mid: str | None) -> str:
+        if not mid:
+            return ""
+        for m in self.municipalities():
+            if m.get("id") == mid:
+                return str(m.get("name", mid))
+        return mid.replace("-", " ").title()
+
+    def building_blocks(self) -> dict[str, dict]:
+        """The guide's building blocks by id (from every ingested guide document)."""
+        out: dict[str, dict] = {}
+        for d in self.store.documents(kind="guide"):
+            for b in d.meta.get("blocks", []):
+                out[b["id"]] = b
+        return out
+
+    # ---- questions -------------------------------------------------------------------------
+    def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[tuple[ChunkRow, float]]:
+        vec = self.embedder.embed_queries([query])[0]
+        return self.store.search(vec, k, filters)
+
+    def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
+            k: int = 5) -> Answer:  # fmt: skip
+        """An extractive answer with [n] citations, or an honest 'no answer'."""
+        filters = Filters(municipality=slugify(municipality) if municipality else None, kind=kind)
+        hits = self.retrieve(question, k=max(30, 4 * k), filters=filters)
+        chosen = select_diverse(hits, k)
+        docs = {d: self.store.document(d) for d in {c.document_id for c, _ in chosen}}
+        sources = make_sources(chosen, docs)  # type: ignore[arg-type]
+        lang = detect_language(question)
+        answered = bool(chosen) and chosen[0][1] >= self.min_score
+        blocks = self._blocks_for(chosen)
+        projects = self._projects_for(question, hits)
+        if not answered:
+            topics = [f"{s.title} ({s.where})" if s.where else s.title for s in sources[:3]]
+            text = (
+                "The knowledge base has no confident answer to this question."
+                if lang != "nl"
+                else "De kennisbank heeft geen betrouwbaar antwoord op deze vraag."
+            )
+            return Answer(question, text, False, sources, blocks, projects, topics)
+        return Answer(question, compose(question, lang, chosen), True, sources, blocks, projects)
+
+    def _blocks_for(self, hits: list[tuple[ChunkRow, float]], limit: int = 3) -> list[BlockRef]:
+        catalogue = self.building_blocks()
+        scores: dict[str, float] = {}
+        for c, s in hits:
+            for b in c.building_blocks:
+                scores[b] = scores.get(b, 0.0) + s
+        best = sorted(scores.items(), key=lambda t: -t[1])[:limit]
+        return [
+            BlockRef(b, catalogue.get(b, {}).get("name", b), catalogue.get(b, {}).get("stage"), round(s, 4))
+            for b, s in best
+        ]
+
+    def _projects_for(self, question: str, hits: list[tuple[ChunkRow, float]], limit: int = 3) -> list[ProjectRef]:
+        project_hits = [(c, s) for c, s in hits if c.project_id]
+        if len(project_hits) < limit:
+            project_hits = self.retrieve(question, k=10, filters=Filters(kind="project"))
+        out: list[ProjectRef] = []
+        seen: set[str] = set()
+        for c, s in project_hits:
+            if c.project_id in seen or c.project_id is None:
+                continue
+            seen.add(c.project_id)
+            p = self.project(c.project_id) or {}
+            out.append(ProjectRef(c.project_id, p.get("title", c.project_id), c.municipality,
+                                  round(s, 4), p.get("summary", "")))  # fmt: skip
+            if len(out) == limit:
+                break
+        return out
+
+    # ---- projects --------------------------------------------------------------------------
+    def project(self, project_id: str) -> dict | None:
+        doc = self.store.document_by_key(f"project:{project_id}")
+        return doc.meta.get("project") if doc else None
+
+    def projects(self) -> list[dict]:
+        return [d.meta["project"] for d in self.store.documents(kind="project") if "project" in d.meta]
+
+    def similar(
+        self,
+        text: str | None = None,
+        project_id: str | None = None,
+        exclude_municipality: str | None = None,
+        k: int = 5,
+    ) -> list[SimilarProject]:
+        """Comparable projects for a free text or for a project (its own municipality excluded
+        by default, unless `exclude_municipality` is given as '')."""
+        base: dict | None = None
+        if project_id:
+            base = self.project(project_id)
+            if base is None:
+                raise KeyError(f"no project with id '{project_id}'")
+            doc = self.store.document_by_key(f"project:{project_id}")
+            rowids = [c.rowid for c in self.store.chunks_of(doc.id)]  # type: ignore[union-attr]
+            vec = self.store.vectors_of(rowids).mean(axis=0)
+            vec = vec / (np.linalg.norm(vec) or 1.0)
+            if exclude_municipality is None:
+                exclude_municipality = base["municipality"]
+        elif text:
+            vec = self.embedder.embed_queries([text])[0]
+        else:
+            raise ValueError("give a text or a project id")
+        filters = Filters(kind="project", exclude_municipality=slugify(exclude_municipality)
+                          if exclude_municipality else None)  # fmt: skip
+        hits = self.store.search(vec, k * 4 + 4, filters)
+        out: list[SimilarProject] = []
+        seen = {project_id}
+        for c, score in hits:
+            if c.project_id in seen or c.project_id is None:
+                continue
+            seen.add(c.project_id)
+            p = self.project(c.project_id)
+            if p is None:
+                continue
+            out.append(self._similar_entry(p, score, base, text))
+            if len(out) == k:
+                break
+        return out
+
+    def _similar_entry(self, p: dict, score: float, base: dict | None, text: str | None) -> SimilarProject:
+        blocks, themes = list(p["building_blocks"]), list(p["themes"])
+        if base is not None:
+            shared_b = [b for b in blocks if b in base["building_blocks"]]
+            shared_t = [t for t in themes if t in base["themes"]]
+        else:
+            words = set(re.findall(r"\w+", (text or "").lower()))
+            shared_b = [b for b in blocks if set(b.split("-")) & words]
+            shared_t = [t for t in themes if set(t.split("-")) & words]
+        catalogue = self.building_blocks()
+        names = [catalogue.get(b, {}).get("name", b) for b in shared_b]
+        parts = []
+        if names:
+            parts.append("shared building blocks: " + ", ".join(names))
+        if shared_t:
+            parts.append("shared themes: " + ", ".join(shared_t))
+        why = "; ".join(parts) or f"similar description (score {score:.2f})"
+        return SimilarProject(
+            id=p["id"], title=p["title"], municipality=p["municipality"], score=round(score, 4),
+            why=why, shared_building_blocks=shared_b, shared_themes=shared_t,
+            building_blocks=blocks, themes=themes, status=p.get("status"),
+            summary=p.get("summary", ""),
+        )  # fmt: skip
+
+    # ---- overview ------------------------------------------------------------------------------
+    def stats(self) -> dict:
+        counts = self.store.counts()
+        m = self.store.manifest()
+        by_kind: dict[str, int] = {}
+        for d in self.store.documents():
+            by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
+        return {
+            **counts,
+            "by_kind": by_kind,
+            "model": m.get("model"),
+            "dimension": int(m.get("dim", 0)),
+            "index": self.store.vectors.kind,
+            "home": str(self.home),
+            "generation": int(m.get("generation", 0)),
+        }
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _with_municipality(doc: Document, municipality: str) -> Document:
+    return dataclasses.replace(doc, municipality=municipality)
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=lambda o: o.__dict__)
