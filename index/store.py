@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from index.bm25 import Bm25Index, rrf
 from index.vectors import VectorIndex
 
 SCHEMA_VERSION = "1"
@@ -79,6 +81,19 @@ class ChunkRow:
     project_id: str | None = None
     building_blocks: tuple[str, ...] = ()
     rowid: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk: its fused score, its cosine to the query and its BM25 score."""
+
+    chunk: ChunkRow
+    score: float
+    dense: float
+    lexical: float = 0.0
+
+
+MODES = ("hybrid", "dense", "bm25")
 
 
 @dataclass(frozen=True)
@@ -161,6 +176,7 @@ class Store:
         self._batch_depth = 0
         self._init_manifest(check_model)
         self.vectors = self._load_vectors()
+        self._bm25: Bm25Index | None = None
 
     # ---- manifest -------------------------------------------------------------------
     def manifest(self) -> dict[str, str]:
@@ -235,6 +251,27 @@ class Store:
         for old in self.home.glob("vectors-*.faiss"):
             if old != target:
                 old.unlink(missing_ok=True)
+        for old in self.home.glob("bm25-*"):
+            if old.name != f"bm25-{gen}":
+                shutil.rmtree(old, ignore_errors=True)
+
+    @property
+    def bm25(self) -> Bm25Index:
+        """The BM25 index of the current generation: loaded, or rebuilt from SQLite."""
+        with self._lock:
+            if self._bm25 is None:
+                folder = self.home / f"bm25-{self.generation}"
+                try:
+                    self._bm25 = Bm25Index.load(folder)
+                except Exception:  # missing or damaged: derive it again
+                    rows = self._db.execute("SELECT rowid, embed_text FROM chunks ORDER BY rowid").fetchall()
+                    self._bm25 = Bm25Index.build([r[0] for r in rows], [r[1] for r in rows])
+                    tmp = folder.with_name(folder.name + ".tmp")
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    self._bm25.save(tmp)
+                    shutil.rmtree(folder, ignore_errors=True)
+                    os.replace(tmp, folder)
+            return self._bm25
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -250,6 +287,7 @@ class Store:
                     self._persist_vectors()
 
     def _after_write(self) -> None:
+        self._bm25 = None  # derived from SQLite again on the next lexical search
         if self._batch_depth == 0:
             self._persist_vectors()
 
@@ -426,15 +464,55 @@ class Store:
             rows = self._db.execute(f"SELECT rowid FROM chunks WHERE {where}", args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[ChunkRow, float]]:
-        """The k chunks nearest to one query vector, best first, with cosine scores."""
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        filters: Filters | None = None,
+        text: str | None = None,
+        mode: str = "dense",
+        depth: int = 50,
+    ) -> list[Hit]:
+        """The k best chunks for a query, best first.
+
+        Args:
+            query: the query's vector (for dense and hybrid).
+            text: the query's text (for bm25 and hybrid).
+            mode: 'dense', 'bm25', or 'hybrid' (reciprocal rank fusion of both).
+            depth: how many candidates each retriever gives to the fusion.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
         with self._lock:
             allowed = self.allowed_rowids(filters or Filters())
             if allowed is not None and not len(allowed):
                 return []
-            ids, scores = self.vectors.search(query, k, allowed)
-            rows = self.chunks(ids)
-        return [(rows[i], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+            n = max(k, depth) if mode == "hybrid" else k
+            dense_ids, dense_scores = (
+                self.vectors.search(query, n, allowed) if mode != "bm25" else ([], [])
+            )
+            lex_ids, lex_scores = (
+                self.bm25.search(text or "", n, allowed) if mode != "dense" and text else ([], [])
+            )
+            if mode == "dense":
+                ranked = list(zip(dense_ids, dense_scores, strict=True))
+            elif mode == "bm25":
+                ranked = list(zip(lex_ids, lex_scores, strict=True))
+            else:
+                ranked = rrf([dense_ids, lex_ids])
+            ranked = ranked[:k]
+            rows = self.chunks([i for i, _ in ranked])
+            lex = dict(zip(lex_ids, lex_scores, strict=True))
+            dense = dict(zip(dense_ids, dense_scores, strict=True))
+            hits = []
+            for i, score in ranked:
+                if i not in rows:
+                    continue
+                cos = dense.get(i)
+                if cos is None and query is not None:
+                    cos = float(np.dot(self.vectors.index.reconstruct(int(i)), query.ravel()))
+                hits.append(Hit(rows[i], float(score), float(cos or 0.0), float(lex.get(i, 0.0))))
+            return hits
 
     def counts(self) -> dict[str, int]:
         with self._lock:

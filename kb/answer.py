@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from index.store import ChunkRow, DocumentRow
+from index.store import ChunkRow, DocumentRow, Hit
 from kb.text import sentences, terms
 
 
@@ -66,21 +66,20 @@ class Answer:
         return d
 
 
-def select_diverse(
-    hits: list[tuple[ChunkRow, float]], k: int, per_document: int = 2
-) -> list[tuple[ChunkRow, float]]:
+def select_diverse(hits: list[Hit], k: int, per_document: int = 2) -> list[Hit]:
     """Best hits, at most one per page or section and `per_document` per document, so that
     several chunks of one page do not crowd out other documents."""
-    chosen: list[tuple[ChunkRow, float]] = []
+    chosen: list[Hit] = []
     places: set[tuple[str, object]] = set()
     per_doc: dict[str, int] = {}
-    for chunk, score in hits:
+    for hit in hits:
+        chunk = hit.chunk
         place = (chunk.document_id, chunk.page if chunk.page is not None else chunk.section)
         if place in places or per_doc.get(chunk.document_id, 0) >= per_document:
             continue
         places.add(place)
         per_doc[chunk.document_id] = per_doc.get(chunk.document_id, 0) + 1
-        chosen.append((chunk, score))
+        chosen.append(hit)
         if len(chosen) == k:
             break
     return chosen
@@ -120,11 +119,10 @@ def snippet(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def make_sources(
-    hits: list[tuple[ChunkRow, float]], docs: dict[str, DocumentRow]
-) -> list[Source]:
+def make_sources(hits: list[Hit], docs: dict[str, DocumentRow]) -> list[Source]:
     out = []
-    for n, (c, score) in enumerate(hits, start=1):
+    for n, hit in enumerate(hits, start=1):
+        c, score = hit.chunk, hit.dense
         d = docs[c.document_id]
         out.append(
             Source(
@@ -136,7 +134,7 @@ def make_sources(
     return out
 
 
-def compose(question: str, lang: str | None, hits: list[tuple[ChunkRow, float]]) -> str:
+def compose(question: str, lang: str | None, hits: list[Hit]) -> str:
     """The answer text: the best sentences, each followed by its [n] citation."""
-    picked = best_sentences(question, lang, [c for c, _ in hits])
+    picked = best_sentences(question, lang, [h.chunk for h in hits])
     return " ".join(f"{s} [{i + 1}]" for i, s in picked)

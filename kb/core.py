@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from index.embedder import Embedder, make_embedder
-from index.store import ChunkRow, DocumentRow, Filters, Store
+from index.store import ChunkRow, DocumentRow, Filters, Hit, Store
 from ingest import Document, IngestError
 from ingest.chunk import Chunker
 from ingest.lang import detect_language
@@ -22,7 +22,7 @@ from ingest.loader import load_file
 from ingest.projects import Project
 from kb import settings
 from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
-from kb.text import slugify
+from kb.text import slugify, terms
 from kb.walk import Item, expand
 
 # Room kept in the model's window for its special tokens and the title/section prefix
@@ -30,6 +30,8 @@ from kb.walk import Item, expand
 PREFIX_TOKENS = 48
 # Cosine below which a dense hit is not an answer (calibrated on corpus/eval, see docs).
 DEFAULT_MIN_SCORE = 0.30
+# Share of the question's content words a top hit must hold to answer on lexical grounds.
+DEFAULT_MIN_COVERAGE = 0.6
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class KnowledgeBase:
         self._chunker: Chunker | None = None
         min_score = settings.get("KB_MIN_SCORE")
         self.min_score = float(min_score) if min_score else DEFAULT_MIN_SCORE
+        self.min_coverage = DEFAULT_MIN_COVERAGE
+        self.mode = "hybrid"
 
     # ---- ingest ----------------------------------------------------------------------------
     @property
@@ -298,9 +302,30 @@ class KnowledgeBase:
         return out
 
     # ---- questions -------------------------------------------------------------------------
-    def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[tuple[ChunkRow, float]]:
-        vec = self.embedder.embed_queries([query])[0]
-        return self.store.search(vec, k, filters)
+    def retrieve(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str | None = None
+    ) -> list[Hit]:
+        """The k best chunks for a query (hybrid by default: dense + BM25, fused by rank)."""
+        mode = mode or self.mode
+        vec = self.embedder.embed_queries([query])[0] if mode != "bm25" else None
+        return self.store.search(vec, k, filters, text=query, mode=mode)  # type: ignore[arg-type]
+
+    def confident(self, question: str, hits: list[Hit]) -> bool:
+        """Is the best of these hits relevant enough to answer from?
+
+        Either the embedding model finds it close enough, or it holds most of the
+        question's content words (the English-trained model scores Dutch text low).
+        """
+        if not hits:
+            return False
+        top = hits[:3]
+        if max(h.dense for h in top) >= self.min_score:
+            return True
+        q = terms(question)
+        if len(q) < 2:
+            return False
+        coverage = max(len(q & terms(h.chunk.embed_text)) / len(q) for h in top)
+        return coverage >= self.min_coverage
 
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
             k: int = 5) -> Answer:  # fmt: skip
@@ -308,10 +333,10 @@ class KnowledgeBase:
         filters = Filters(municipality=slugify(municipality) if municipality else None, kind=kind)
         hits = self.retrieve(question, k=max(30, 4 * k), filters=filters)
         chosen = select_diverse(hits, k)
-        docs = {d: self.store.document(d) for d in {c.document_id for c, _ in chosen}}
+        docs = {d: self.store.document(d) for d in {h.chunk.document_id for h in chosen}}
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
         lang = detect_language(question)
-        answered = bool(chosen) and chosen[0][1] >= self.min_score
+        answered = self.confident(question, chosen)
         blocks = self._blocks_for(chosen)
         projects = self._projects_for(question, hits)
         if not answered:
@@ -324,25 +349,26 @@ class KnowledgeBase:
             return Answer(question, text, False, sources, blocks, projects, topics)
         return Answer(question, compose(question, lang, chosen), True, sources, blocks, projects)
 
-    def _blocks_for(self, hits: list[tuple[ChunkRow, float]], limit: int = 3) -> list[BlockRef]:
+    def _blocks_for(self, hits: list[Hit], limit: int = 3) -> list[BlockRef]:
         catalogue = self.building_blocks()
         scores: dict[str, float] = {}
-        for c, s in hits:
-            for b in c.building_blocks:
-                scores[b] = scores.get(b, 0.0) + s
+        for h in hits:
+            for b in h.chunk.building_blocks:
+                scores[b] = scores.get(b, 0.0) + h.score
         best = sorted(scores.items(), key=lambda t: -t[1])[:limit]
         return [
             BlockRef(b, catalogue.get(b, {}).get("name", b), catalogue.get(b, {}).get("stage"), round(s, 4))
             for b, s in best
         ]
 
-    def _projects_for(self, question: str, hits: list[tuple[ChunkRow, float]], limit: int = 3) -> list[ProjectRef]:
-        project_hits = [(c, s) for c, s in hits if c.project_id]
+    def _projects_for(self, question: str, hits: list[Hit], limit: int = 3) -> list[ProjectRef]:
+        project_hits = [h for h in hits if h.chunk.project_id]
         if len(project_hits) < limit:
             project_hits = self.retrieve(question, k=10, filters=Filters(kind="project"))
         out: list[ProjectRef] = []
         seen: set[str] = set()
-        for c, s in project_hits:
+        for h in project_hits:
+            c, s = h.chunk, h.dense
             if c.project_id in seen or c.project_id is None:
                 continue
             seen.add(c.project_id)
@@ -379,18 +405,21 @@ class KnowledgeBase:
             rowids = [c.rowid for c in self.store.chunks_of(doc.id)]  # type: ignore[union-attr]
             vec = self.store.vectors_of(rowids).mean(axis=0)
             vec = vec / (np.linalg.norm(vec) or 1.0)
+            query_text = Project.model_validate(base).text()
             if exclude_municipality is None:
                 exclude_municipality = base["municipality"]
         elif text:
             vec = self.embedder.embed_queries([text])[0]
+            query_text = text
         else:
             raise ValueError("give a text or a project id")
         filters = Filters(kind="project", exclude_municipality=slugify(exclude_municipality)
                           if exclude_municipality else None)  # fmt: skip
-        hits = self.store.search(vec, k * 4 + 4, filters)
+        hits = self.store.search(vec, k * 4 + 4, filters, text=query_text, mode=self.mode)
         out: list[SimilarProject] = []
         seen = {project_id}
-        for c, score in hits:
+        for h in hits:
+            c, score = h.chunk, h.dense
             if c.project_id in seen or c.project_id is None:
                 continue
             seen.add(c.project_id)

@@ -17,7 +17,6 @@ regenerating does not churn git.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from pathlib import Path
 import yaml
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode, XPos, YPos
+from fpdf.errors import FPDFException
 from pypdf import PdfWriter
 
 CORPUS = Path(__file__).resolve().parent.parent
@@ -150,6 +150,12 @@ class DocumentPDF(FPDF):
     def use(self, style: str = "", size: float = 10.5) -> None:
         self.set_font(self.font_family_name, style, size)
 
+    def paragraph(self, height: float, text: str, width: float = 0,
+                  markdown: bool = False) -> None:
+        """Left-aligned wrapped text: justified lines extract with doubled spaces."""
+        self.multi_cell(width, height, text, markdown=markdown, align="L",
+                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
     def header(self) -> None:
         if self.page_no() == 1:
             return  # the title page has no running header
@@ -196,13 +202,13 @@ def render_table(pdf: DocumentPDF, rows: list[list[str]]) -> None:
     ncols = max(len(r) for r in rows)
     rows = [r + [""] * (ncols - len(r)) for r in rows]
     lengths = [max(min(len(r[i]), 40) for r in rows) + 4 for i in range(ncols)]
-    numeric = [all(re.fullmatch(r"[€\d.,%\s+-]*", r[i]) for r in rows[1:]) for i in range(ncols)]
+    numeric = [all(re.fullmatch(r"[€\d.,%\s+-]*", plain(r[i])) for r in rows[1:]) for i in range(ncols)]
     pdf.use("", 9)
     pdf.ln(1)
     with pdf.table(col_widths=lengths, markdown=True, line_height=5.2,
                    headings_style=FontFace(emphasis="BOLD", fill_color=225),
                    cell_fill_color=245,
-                   cell_fill_mode=TableCellFillMode.ROWS, borders_layout="SINGLE_TOP_LINE",
+                   cell_fill_mode=TableCellFillMode.ROWS, borders_layout="HORIZONTAL_LINES",
                    text_align=tuple("RIGHT" if n else "LEFT" for n in numeric)) as table:
         for index, cells in enumerate(rows):
             row = table.row()
@@ -230,27 +236,25 @@ def render_body(pdf: DocumentPDF, blocks: list[tuple], level_offset: int) -> Non
             name = pdf.text_of(plain(block[2]))
             pdf.start_section(name, level=min(level, 2), strict=False)
             pdf.use("B", sizes.get(level, 10.5))
-            pdf.multi_cell(0, sizes.get(level, 10.5) * 0.5, name,
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.paragraph(sizes.get(level, 10.5) * 0.5, name)
             pdf.ln(2)
         elif kind == "p":
             pdf.use()
-            pdf.multi_cell(0, 5.4, pdf.text_of(to_fpdf_markdown(block[1])), markdown=True, align="L",
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.paragraph(5.4, pdf.text_of(to_fpdf_markdown(block[1])), markdown=True)
             pdf.ln(2.2)
         elif kind == "li":
             pdf.use()
             pdf.set_x(pdf.l_margin + 4)
             pdf.cell(7, 5.4, pdf.text_of(block[1]))
-            pdf.multi_cell(pdf.epw - 11, 5.4, pdf.text_of(to_fpdf_markdown(block[2])),
-                           markdown=True, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.paragraph(5.4, pdf.text_of(to_fpdf_markdown(block[2])), pdf.epw - 11, True)
             pdf.ln(1)
         elif kind == "table":
             render_table(pdf, block[1])
 
 
-def build_pdf(out: Path, blocks: list[tuple], meta: dict, level_offset: int) -> None:
-    """Write one PDF: title page, table of contents, body, then the document info."""
+def render_document(blocks: list[tuple], meta: dict, level_offset: int,
+                    toc_pages: int) -> bytes:
+    """Lay out title page, table of contents (toc_pages long) and body; return PDF bytes."""
     texts = TEXTS[meta["language"]]
     pdf = DocumentPDF(meta["short_title"], meta["language"])
     pdf.set_title(meta["title"])
@@ -262,23 +266,36 @@ def build_pdf(out: Path, blocks: list[tuple], meta: dict, level_offset: int) -> 
     pdf.add_page()  # title page
     pdf.set_y(85)
     pdf.use("B", 24)
-    pdf.multi_cell(0, 11, pdf.text_of(meta["title"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.paragraph(11, pdf.text_of(meta["title"]))
     pdf.ln(8)
     pdf.use("", 15)
-    pdf.multi_cell(0, 8, pdf.text_of(meta["author_line"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.multi_cell(0, 8, str(meta["year"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.paragraph(8, pdf.text_of(meta["author_line"]))
+    pdf.paragraph(8, str(meta["year"]))
     pdf.set_y(-60)
     pdf.use("I", 9)
-    pdf.multi_cell(0, 5, pdf.text_of(texts["disclaimer"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.paragraph(5, pdf.text_of(texts["disclaimer"]))
 
-    # Reserve enough pages for the contents list: about 34 entries fit on a page, with margin.
-    entries = sum(1 for b in blocks if b[0] == "h" and 0 <= b[1] - 1 - level_offset <= 1)
     pdf.add_page()
-    pdf.insert_toc_placeholder(render_toc, pages=max(1, math.ceil((entries + 4) / 34)))
+    pdf.insert_toc_placeholder(render_toc, pages=toc_pages)
     render_body(pdf, blocks, level_offset)
+    return bytes(pdf.output())
 
+
+def build_pdf(out: Path, blocks: list[tuple], meta: dict, level_offset: int) -> None:
+    """Write one PDF with a table of contents of the right length, then add document info."""
+    # fpdf2 needs the exact number of ToC pages up front and fails on a mismatch, so
+    # try increasing lengths instead of guessing from line heights.
+    for toc_pages in range(1, 6):
+        try:
+            data = render_document(blocks, meta, level_offset, toc_pages)
+            break
+        except FPDFException as error:
+            if "page break" not in str(error):
+                raise
+    else:
+        raise RuntimeError(f"table of contents of {out.name} does not fit on 5 pages")
     out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
+    out.write_bytes(data)
     # fpdf2 cannot set custom info keys, so add them with pypdf afterwards.
     writer = PdfWriter(clone_from=str(out))
     writer.add_metadata({"/Municipality": meta["municipality"], "/Language": meta["language"]})
@@ -300,9 +317,10 @@ def build_strategies(names: dict[str, str]) -> dict:
                 "year": front["year"], "municipality": mid, "author": name,
                 "author_line": f"{texts['municipality']} {name}",
                 "subject": texts["subject"].format(name=name),
-                "keywords": ", ".join(["digitale strategie" if lang == "nl" else "digital strategy",
-                                       name, "MRDH", str(front["year"])]
-                                      + list(front.get("coverage", {}).get("covered", [])))}
+                # Deliberately not the coverage lists: they are the ground truth for checks.
+                "keywords": front.get("keywords") or ", ".join(
+                    ["digitale strategie" if lang == "nl" else "digital strategy",
+                     name, "MRDH", str(front["year"])])}
         out = CORPUS / "strategies" / f"{src.stem}.pdf"
         build_pdf(out, parse_blocks(body), meta, level_offset=1)
         cov = front.get("coverage", {})
@@ -334,7 +352,7 @@ def main() -> int:
     header = "# Generated by corpus/tools/build_pdfs.py from the strategies' front matter.\n"
     (CORPUS / "strategies" / "coverage.yaml").write_text(
         header + yaml.safe_dump({"strategies": coverage}, sort_keys=False,
-                                allow_unicode=True, default_flow_style=None, width=100),
+                                allow_unicode=True, default_flow_style=None, width=1000),
         encoding="utf-8")
     build_guide()
     return 0
