@@ -310,6 +310,8 @@ class Store:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != self.vectors.dim):
+            raise ValueError(f"vectors must have {self.vectors.dim} dimensions")
         added = doc.added or datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
             with self._transaction() as db:

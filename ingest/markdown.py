@@ -81,6 +81,7 @@ def parse_markdown(raw: str) -> MarkdownContent:
             current = next((b for _, _, b in reversed(path) if b), None)
             if stage and current and blocks[current]["stage"] is None:
                 blocks[current]["stage"] = stage.group(1).lower()
+                continue  # metadata, not text to cite
             buf.append(line)
             continue
         flush()

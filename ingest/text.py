@@ -9,6 +9,7 @@ from collections import Counter
 # A word broken at a line end ("digi-\ntale") is joined only when the next line starts in
 # lower case, so real compounds at a line end ("Noord-\nHolland") keep their hyphen.
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[a-zà-ÿ])")
+_COMPOUND_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[A-ZÀ-Ý])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _DIGITS = re.compile(r"\d+")
 
@@ -18,6 +19,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     text = _HYPHEN_BREAK.sub("", text)
+    text = _COMPOUND_BREAK.sub("-", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()

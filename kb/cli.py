@@ -113,7 +113,7 @@ def similar(text, project_id, exclude_municipality, k, as_json) -> None:
         results = kb.similar(text=text, project_id=project_id,
                              exclude_municipality=exclude_municipality, k=k)  # fmt: skip
     except KeyError as e:
-        raise click.ClickException(str(e).strip("'\"")) from e
+        raise click.ClickException(e.args[0]) from e
     if as_json:
         _json({"query": text or project_id, "results": [r.__dict__ for r in results]})
         return

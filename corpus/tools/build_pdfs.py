@@ -202,7 +202,8 @@ def render_table(pdf: DocumentPDF, rows: list[list[str]]) -> None:
     ncols = max(len(r) for r in rows)
     rows = [r + [""] * (ncols - len(r)) for r in rows]
     lengths = [max(min(len(r[i]), 40) for r in rows) + 4 for i in range(ncols)]
-    numeric = [all(re.fullmatch(r"[€\d.,%\s+-]*", plain(r[i])) for r in rows[1:]) for i in range(ncols)]
+    numeric = [all(re.fullmatch(r"[€\d.,%\s+-]*", plain(r[i])) for r in rows[1:])
+               for i in range(ncols)]  # amounts and percentages are right-aligned
     pdf.use("", 9)
     pdf.ln(1)
     with pdf.table(col_widths=lengths, markdown=True, line_height=5.2,
