@@ -1,0 +1,1 @@
+"""The Gradio web app. It is handed a KnowledgeBase and has no logic of its own."""

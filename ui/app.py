@@ -1,0 +1,180 @@
+"""The web app: Ask, Projects and Documents tabs, and a stable API for gradio_client."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import gradio as gr
+
+from kb.core import KnowledgeBase
+from ui.render import answer_markdown, esc, file_link
+
+KINDS = ["", "guide", "strategy", "project", "other"]
+EXAMPLES = [
+    "Which action perspectives does the guide give for data management?",
+    "Welke gemeenten werken met parkeersensoren?",
+    "Hoe kunnen we ouderen digitaal vaardiger maken?",
+    "How do municipalities keep algorithms transparent?",
+]
+
+
+class Handlers:
+    """The app's functions, each a thin call into the KnowledgeBase (tested directly)."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+
+    # API: the same JSON shapes as the CLI's --json
+    def ask(self, question: str, municipality: str = "", kind: str = "", k: int = 5) -> dict:
+        return self.kb.ask(question, municipality=municipality or None, kind=kind or None,
+                           k=int(k)).to_dict()  # fmt: skip
+
+    def similar(self, text: str = "", project_id: str = "", exclude_municipality: str = "",
+                k: int = 5) -> dict:  # fmt: skip
+        res = self.kb.similar(text=text or None, project_id=project_id or None,
+                              exclude_municipality=exclude_municipality or None, k=int(k))  # fmt: skip
+        return {"query": text or project_id, "results": [asdict(r) for r in res]}
+
+    def stats(self) -> dict:
+        return self.kb.stats()
+
+    def ingest(self, files: list[str] | None, municipality: str = "", kind: str = "") -> dict:
+        results = self.kb.ingest([Path(f) for f in files or []],
+                                 municipality=municipality or None, kind=kind or None)  # fmt: skip
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return {"results": [asdict(r) for r in results], "counts": counts}
+
+    # UI
+    def chat(self, question: str, history: list, municipality: str, kind: str):
+        if not question.strip():
+            return history, ""
+        answer = self.ask(question, municipality, kind)
+        links = {}
+        for s in answer["sources"]:
+            doc = self.kb.store.document(s["document_id"])
+            links[f"{s['document_id']}:{s.get('page')}"] = file_link(
+                str(self.kb.home.resolve()), doc.stored_path if doc else None, s.get("page"))
+        reply = answer_markdown(answer, links, question)
+        return history + [{"role": "user", "content": esc(question)},
+                          {"role": "assistant", "content": reply}], ""  # fmt: skip
+
+    def project_table(self, text: str, project_id: str, exclude: str):
+        if not text.strip() and not project_id:
+            return [], "Type a description or pick a project.", None
+        try:
+            res = self.similar(text, project_id, exclude, k=10)["results"]
+        except KeyError as e:
+            return [], esc(str(e.args[0])), None
+        rows = [[r["title"], self.kb.municipality_name(r["municipality"]), r["status"],
+                 round(r["score"], 2), r["why"], r["id"]] for r in res]  # fmt: skip
+        detail = "\n\n".join(f"**{esc(r['title'])}** ({esc(self.kb.municipality_name(r['municipality']))})"
+                             f" — {esc(r['summary'])}  \n*Why:* {esc(r['why'])}" for r in res[:5])  # fmt: skip
+        path = Path(tempfile.mkdtemp()) / "comparable-projects.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["title", "municipality", "status", "score", "why", "id"])
+            w.writerows(rows)
+        return rows, detail or "No comparable projects found.", str(path)
+
+    def document_rows(self) -> list[list]:
+        counts = {d.id: 0 for d in self.kb.store.documents()}
+        for c in self.kb.store.iter_chunks():
+            counts[c.document_id] = counts.get(c.document_id, 0) + 1
+        return [[d.title, d.kind, self.kb.municipality_name(d.municipality), d.language or "",
+                 d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
+                for d in self.kb.store.documents()]  # fmt: skip
+
+    def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):
+        lines = []
+        paths = [Path(f) for f in (files or [])]
+        for i, p in enumerate(paths):
+            progress((i, len(paths)), desc=f"ingesting {p.name}")
+            for r in self.kb.ingest([p], municipality=municipality or None, kind=kind or None):
+                lines.append(esc(r.line().replace(str(p), p.name)))
+        return "\n\n".join(lines) or "No files.", self.document_rows()
+
+    def remove(self, doc_id: str):
+        doc = self.kb.remove(doc_id.strip()) if doc_id.strip() else None
+        msg = f"Removed {esc(doc.title)}" if doc else "No document with that id."
+        return msg, self.document_rows()
+
+
+def create_app(kb: KnowledgeBase) -> gr.Blocks:
+    h = Handlers(kb)
+    munis = [""] + [m["name"] for m in kb.municipalities()]
+    project_ids = [""] + sorted(p["id"] for p in kb.projects())
+    with gr.Blocks(title="MRDH digital strategy knowledge base") as app:
+        gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
+        with gr.Tab("Ask"):
+            with gr.Row():
+                municipality = gr.Dropdown(munis, value="", label="Municipality")
+                kind = gr.Dropdown(KINDS, value="", label="Document kind")
+            chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
+            question = gr.Textbox(label="Question (Dutch or English)", elem_id="question")
+            gr.Examples(EXAMPLES, inputs=question)
+            ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+            for trigger in (ask_btn.click, question.submit):
+                trigger(h.chat, [question, chatbot, municipality, kind], [chatbot, question],
+                        api_visibility="private")  # fmt: skip
+        with gr.Tab("Projects"):
+            with gr.Row():
+                ptext = gr.Textbox(label="Describe a project", elem_id="project-text")
+                pick = gr.Dropdown(project_ids, value="", label="…or pick a project")
+                pexcl = gr.Dropdown(munis, value="", label="Exclude municipality")
+            find = gr.Button("Find comparable projects", elem_id="find")
+            table = gr.Dataframe(headers=["title", "municipality", "status", "score", "why", "id"],
+                                 interactive=False, elem_id="projects-table")  # fmt: skip
+            detail = gr.Markdown()
+            export = gr.File(label="Export (CSV)")
+            find.click(h.project_table, [ptext, pick, pexcl], [table, detail, export],
+                       api_visibility="private")  # fmt: skip
+        with gr.Tab("Documents"):
+            docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
+                                headers=["title", "kind", "municipality", "language", "pages",
+                                         "chunks", "added", "id"])  # fmt: skip
+            with gr.Row():
+                up_files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
+                                   label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
+                up_mun = gr.Dropdown(munis, value="", label="Municipality")
+                up_kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
+            up_btn = gr.Button("Add to the knowledge base", elem_id="add")
+            up_out = gr.Markdown(elem_id="upload-result")
+            # One ingest at a time (it writes); questions keep their own, larger pool.
+            up_btn.click(h.upload, [up_files, up_mun, up_kind], [up_out, docs],
+                         concurrency_limit=1, concurrency_id="ingest", api_visibility="private")  # fmt: skip
+            with gr.Row():
+                rm_id = gr.Textbox(label="Document id to remove")
+                rm_btn = gr.Button("Remove")
+            rm_btn.click(h.remove, [rm_id], [up_out, docs], api_visibility="private")
+        # The stable API: same JSON as the CLI's --json.
+        gr.api(h.ask, api_name="ask")
+        gr.api(h.similar, api_name="similar")
+        gr.api(h.stats, api_name="stats")
+        api_files = gr.File(file_count="multiple", visible=False)
+        api_mun, api_kind = gr.Textbox(visible=False), gr.Textbox(visible=False)
+        api_out = gr.JSON(visible=False)
+        api_btn = gr.Button(visible=False)
+        api_btn.click(h.ingest, [api_files, api_mun, api_kind], api_out, api_name="ingest",
+                      concurrency_limit=1, concurrency_id="ingest")  # fmt: skip
+    # Questions are short CPU work: a few at once keeps latency low on 2 cores; ingest
+    # has its own limit of one (above), so an upload never blocks other users' questions.
+    app.queue(default_concurrency_limit=4)
+    return app
+
+
+def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    kb.embedder.embed_queries(["warm up"])  # load the model once, at start
+    auth = os.environ.get("KB_AUTH", "")
+    app = create_app(kb)
+    app.launch(
+        server_name=host, server_port=port, share=False,
+        auth=tuple(auth.split(":", 1)) if ":" in auth else None,
+        allowed_paths=[str((kb.home / "files").resolve())], **kw,
+    )  # fmt: skip
