@@ -88,7 +88,7 @@ class Handlers:
             counts[c.document_id] = counts.get(c.document_id, 0) + 1
         return [[d.title, d.kind, self.kb.municipality_name(d.municipality), d.language or "",
                  d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
-                for d in self.kb.store.documents()]  # fmt: skip
+                for d in sorted(self.kb.store.documents(), key=lambda d: d.added, reverse=True)]  # fmt: skip
 
     def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):
         lines = []

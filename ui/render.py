@@ -6,6 +6,8 @@ import html
 import re
 from urllib.parse import quote
 
+from index.lexical import STOPWORDS
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
 
@@ -33,7 +35,7 @@ def file_link(home: str, stored_path: str | None, page: int | None) -> str:
 
 
 def answer_markdown(answer: dict, links: dict[str, str], question: str) -> str:
-    words = {w.lower() for w in re.findall(r"\w+", question)}
+    words = {w.lower() for w in re.findall(r"\w+", question)} - STOPWORDS
     parts = [esc(answer["answer"]).replace("\\[", "[").replace("\\]", "]")]
     if not answer["answered"] and answer.get("nearest_topics"):
         parts.append("**Nearest topics:** " + "; ".join(esc(t) for t in answer["nearest_topics"]))

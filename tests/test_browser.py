@@ -1,0 +1,57 @@
+"""A real browser: Debian's headless Chromium driven by Playwright, against a live server."""
+
+import shutil
+
+import pytest
+
+from tests.conftest import make_pdf
+from tests.test_app import live_server  # noqa: F401  (fixture)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def page():
+    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
+        pytest.skip("no chromium on this machine (apt-get install chromium); CI installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+        outside: list[str] = []
+        pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+            ("http://127.0.0.1", "data:", "blob:")) else None)  # fmt: skip
+        pg.outside = outside
+        yield pg
+        browser.close()
+
+
+def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  # noqa: F811
+    page.goto(live_server, wait_until="load")
+    page.locator("#question textarea").fill("Which action perspectives does the guide give for data management?")
+    page.locator("#ask").click()
+    page.get_by_text("Sources").first.wait_for(timeout=60_000)
+    assert page.locator("text=[1]").count() > 0
+    page.screenshot(path=str(tmp_path / "ask.png"), full_page=True)
+
+    page.get_by_role("tab", name="Projects").click()
+    page.locator("#project-text textarea").fill("sensoren die vrije parkeerplaatsen tonen")
+    page.locator("#find").click()
+    page.locator("#projects-table").get_by_text("parking", exact=False).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(tmp_path / "projects.png"), full_page=True)
+
+    page.get_by_role("tab", name="Documents").click()
+    pdf = make_pdf(tmp_path / "ridderkerk-visie.pdf", [
+        "Ridderkerk zet in op een digitale wijkapp voor buurtpreventie en meldingen.",
+    ])  # fmt: skip
+    page.locator("#upload input[type=file]").set_input_files(str(pdf))
+    page.wait_for_timeout(1500)
+    page.locator("#add").click()
+    page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
+    page.locator("#documents").get_by_text("Ridderkerk zet in", exact=False).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "documents.png"), full_page=True)
+    assert page.outside == [], page.outside
