@@ -20,6 +20,7 @@ from ingest.chunk import Chunker
 from ingest.lang import detect_language
 from ingest.loader import load_file
 from ingest.projects import Project
+from ingest.records import sha256_hex
 from kb import settings
 from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
 from kb.text import slugify, terms
@@ -166,6 +167,10 @@ class KnowledgeBase:
             return [IngestResult(name, "failed", f"file too large ({size / 1e6:.1f} MB > "
                                  f"{limit / 1e6:.0f} MB, see KB_MAX_FILE_MB)")]  # fmt: skip
         data = item.path.read_bytes()
+        file_id = sha256_hex(data)
+        if self.store.has_document(file_id):  # same bytes: no parsing, no embedding
+            doc = self.store.document(file_id)
+            return [IngestResult(name, "unchanged", document_id=file_id, title=doc.title if doc else None)]
         try:
             loaded = load_file(
                 item.path,
