@@ -26,9 +26,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KB_MAX_FILE_MB", "50", "Largest file accepted for ingest or upload, in MB."),
     Setting("KB_MAX_PAGES", "3000", "Largest number of PDF pages read from one file."),
     Setting(
-        "KB_FILE_SECONDS", "120", "Time budget for extracting the text of one file, in seconds."
-    ),
-    Setting(
         "KB_MIN_SCORE",
         "",
         "Relevance below which `ask` says it has no answer; empty uses the calibrated default.",
