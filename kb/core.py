@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -484,6 +483,3 @@ class KnowledgeBase:
 def _with_municipality(doc: Document, municipality: str) -> Document:
     return dataclasses.replace(doc, municipality=municipality)
 
-
-def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=lambda o: o.__dict__)
