@@ -9,7 +9,6 @@ is always the last committed state.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -104,7 +103,6 @@ class Filters:
     kind: str | None = None
     exclude_municipality: str | None = None
     building_block: str | None = None
-    document_id: str | None = None
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses, args = [], []
@@ -120,9 +118,6 @@ class Filters:
         if self.building_block:
             clauses.append("EXISTS (SELECT 1 FROM json_each(building_blocks) WHERE value = ?)")
             args.append(self.building_block)
-        if self.document_id:
-            clauses.append("document_id = ?")
-            args.append(self.document_id)
         return (" AND ".join(clauses) or "1"), args
 
     @property
@@ -174,6 +169,7 @@ class Store:
         self._db.executescript(_SCHEMA)
         self.model_name, self.dim, self.fingerprint = model
         self._batch_depth = 0
+        self._dirty = False  # written since the FAISS file was last persisted
         self._init_manifest(check_model)
         self.vectors = self._load_vectors()
         self._bm25: Bm25Index | None = None
@@ -254,6 +250,7 @@ class Store:
         for old in self.home.glob("bm25-*"):
             if old.name != f"bm25-{gen}":
                 shutil.rmtree(old, ignore_errors=True)
+        self._dirty = False
 
     @property
     def bm25(self) -> Bm25Index:
@@ -283,11 +280,12 @@ class Store:
         finally:
             with self._lock:
                 self._batch_depth -= 1
-                if self._batch_depth == 0:
+                if self._batch_depth == 0 and self._dirty:
                     self._persist_vectors()
 
     def _after_write(self) -> None:
         self._bm25 = None  # derived from SQLite again on the next lexical search
+        self._dirty = True
         if self._batch_depth == 0:
             self._persist_vectors()
 
@@ -312,14 +310,13 @@ class Store:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != self.vectors.dim):
             raise ValueError(f"vectors must have {self.vectors.dim} dimensions")
-        added = doc.added or datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
             with self._transaction() as db:
                 old = [r[0] for r in db.execute(
                     "SELECT id FROM documents WHERE key = ? OR id = ?", (doc.key, doc.id))]
                 old_rowids = self._rowids(old)
                 db.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in old])
-                new_ids = self._insert(db, dataclasses.replace(doc, added=added), chunks, vectors)
+                new_ids = self._insert(db, doc, chunks, vectors)
             # Only after the commit does the in-memory index change: readers never see
             # a document that is not in SQLite, nor half of one.
             self.vectors.remove(old_rowids)
@@ -388,13 +385,6 @@ class Store:
         with self._lock:
             self._set_manifest(**{key: json.dumps(value, ensure_ascii=False)})
 
-    def set_document_meta(self, document_id: str, meta: dict[str, Any]) -> None:
-        with self._lock, self._transaction() as db:
-            db.execute(
-                "UPDATE documents SET meta = ? WHERE id = ?",
-                (json.dumps(meta, ensure_ascii=False), document_id),
-            )
-
     def _rowids(self, document_ids: Sequence[str]) -> np.ndarray:
         out: list[int] = []
         for d in document_ids:
@@ -451,11 +441,7 @@ class Store:
 
     def vectors_of(self, rowids: Sequence[int]) -> np.ndarray:
         with self._lock:
-            blobs = [
-                self._db.execute("SELECT vector FROM chunks WHERE rowid = ?", (int(i),)).fetchone()[0]
-                for i in rowids
-            ]
-        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+            return np.stack([self.vectors.index.reconstruct(int(i)) for i in rowids])
 
     def allowed_rowids(self, filters: Filters) -> np.ndarray | None:
         """Row ids that pass the filters; None when nothing is filtered."""
@@ -516,12 +502,20 @@ class Store:
                 hits.append(Hit(rows[i], float(score), float(cos or 0.0), float(lex.get(i, 0.0))))
             return hits
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict:
         with self._lock:
-            docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
             chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            projects = self._db.execute("SELECT COUNT(*) FROM documents WHERE kind = 'project'").fetchone()[0]
-        return {"documents": docs, "chunks": chunks, "projects": projects, "vectors": self.vectors.ntotal}
+        return {
+            "documents": sum(by_kind.values()), "chunks": chunks,
+            "projects": by_kind.get("project", 0), "vectors": self.vectors.ntotal,
+            "by_kind": by_kind,
+        }  # fmt: skip
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Number of chunks per document id."""
+        with self._lock:
+            return dict(self._db.execute("SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id"))
 
     def close(self) -> None:
         with self._lock:

@@ -19,6 +19,11 @@ def _put(store, doc_id, key, texts, municipality="delft", kind="strategy"):
     return store.put(doc, chunks, EMB.embed_documents(texts))
 
 
+def _core(store):
+    c = store.counts()
+    return c["documents"], c["chunks"], c["vectors"]
+
+
 def _query(store, text, **kw):
     return store.search(EMB.embed_queries([text])[0], 5, text=text, **kw)
 
@@ -27,7 +32,7 @@ def test_add_search_replace_remove_and_reopen(tmp_path):
     store = Store(tmp_path, MODEL)
     _put(store, "a1", "a", ["smart parking sensors in Delft", "open data portal"])
     _put(store, "b1", "b", ["digital inclusion for older residents"], municipality="rotterdam")
-    assert store.counts() == {"documents": 2, "chunks": 3, "projects": 0, "vectors": 3}
+    assert _core(store) == (2, 3, 3)
     assert _query(store, "parking sensors")[0].chunk.document_id == "a1"
 
     replaced = _put(store, "a2", "a", ["flood sensors along the dikes"])
@@ -38,7 +43,7 @@ def test_add_search_replace_remove_and_reopen(tmp_path):
     assert store.remove("b1")
     store.close()
     again = Store(tmp_path, MODEL)
-    assert again.counts() == {"documents": 1, "chunks": 1, "projects": 0, "vectors": 1}
+    assert _core(again) == (1, 1, 1)
     assert _query(again, "flood dikes", mode="bm25")[0].chunk.document_id == "a2"
 
 
@@ -90,4 +95,29 @@ def test_a_failed_write_leaves_the_previous_state(tmp_path):
         store.put(doc, bad, np.zeros((2, 64), dtype=np.float32))
     with pytest.raises(Exception):
         store.put(doc, bad * 2, np.full((2, 64), 1.0, dtype=np.float32)[:, :10])
-    assert store.counts() == {"documents": 1, "chunks": 1, "projects": 0, "vectors": 1}
+    assert _core(store) == (1, 1, 1)
+
+
+def test_a_batch_without_writes_leaves_the_vector_file_alone(tmp_path):
+    store = Store(tmp_path, MODEL)
+    _put(store, "a1", "a", ["parking sensors"])
+    [path] = tmp_path.glob("vectors-*.faiss")
+    before = path.stat().st_mtime_ns
+    with store.batch():
+        assert store.has_document("a1")
+    assert path.exists() and path.stat().st_mtime_ns == before
+    with store.batch():
+        _put(store, "b1", "b", ["flood sensors"])
+    [after] = tmp_path.glob("vectors-*.faiss")
+    assert after != path and not path.exists()
+
+
+def test_building_block_filter(tmp_path):
+    store = Store(tmp_path, MODEL)
+    doc = DocumentRow(id="g", key="g", source="g.md", title="Guide", kind="guide")
+    rows = [ChunkRow(id=f"g{i}", document_id="g", position=i, text=t, embed_text=t, kind="guide",
+                     building_blocks=(b,)) for i, (t, b) in enumerate(
+                     [("open data portal", "open-data"), ("open data sharing rules", "data-management")])]  # fmt: skip
+    store.put(doc, rows, EMB.embed_documents([r.text for r in rows]))
+    hits = _query(store, "open data", filters=Filters(building_block="data-management"), mode="hybrid")
+    assert [h.chunk.id for h in hits] == ["g1"]
