@@ -206,9 +206,14 @@ class Store:
             list(values.items()),
         )
 
+    def manifest_value(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM manifest WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     @property
     def generation(self) -> int:
-        return int(self.manifest().get("generation", "0"))
+        return int(self.manifest_value("generation") or 0)
 
     # ---- vectors ----------------------------------------------------------------------
     def _vector_file(self, generation: int) -> Path:
@@ -378,7 +383,7 @@ class Store:
             self._after_write()
 
     def manifest_json(self, key: str):
-        value = self.manifest().get(key)
+        value = self.manifest_value(key)
         return json.loads(value) if value else None
 
     def set_manifest_json(self, key: str, value) -> None:

@@ -98,7 +98,8 @@ class Project(BaseModel):
 
 @dataclass(frozen=True)
 class RecordError:
-    """An invalid record: where it is and why."""
+    """An invalid record: where it is in its file ('row 5', 'record 2', or '' for the
+    whole file) and why."""
 
     where: str
     reason: str
@@ -128,8 +129,8 @@ def load_yaml(path: Path) -> list[Project | RecordError]:
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise IngestError(f"invalid YAML ({str(e).splitlines()[0]})") from e
     if isinstance(data, list):
-        return [_validate(r, f"{path.name} record {i}") for i, r in enumerate(data, start=1)]
-    return [_validate(data, path.name)]
+        return [_validate(r, f"record {i}") for i, r in enumerate(data, start=1)]
+    return [_validate(data, "")]
 
 
 def load_csv(path: Path) -> list[Project | RecordError]:
@@ -146,7 +147,7 @@ def load_csv(path: Path) -> list[Project | RecordError]:
         raise IngestError(f"CSV has unknown columns: {', '.join(unknown)}")
     out: list[Project | RecordError] = []
     for row in reader:
-        where = f"{path.name} row {reader.line_num}"
+        where = f"row {reader.line_num}"
         values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         out.append(_validate(values, where))
     return out

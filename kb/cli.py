@@ -74,11 +74,13 @@ def ingest(paths, municipality, kind, password, quiet, as_json) -> None:
 @click.argument("question")
 @click.option("--municipality", help="Only sources of this municipality.")
 @click.option("--kind", type=KINDS, help="Only sources of this kind.")
+@click.option("--building-block", help="Only sources tagged with this building-block id.")
 @click.option("-k", "k", default=5, show_default=True, help="Number of sources.")
 @click.option("--json", "as_json", is_flag=True)
-def ask(question, municipality, kind, k, as_json) -> None:
+def ask(question, municipality, kind, building_block, k, as_json) -> None:
     """Answer a question with citations to document and page or section."""
-    answer = _kb().ask(question, municipality=municipality, kind=kind, k=k)
+    answer = _kb().ask(question, municipality=municipality, kind=kind, k=k,
+                       building_block=building_block)  # fmt: skip
     if as_json:
         _json(answer.to_dict())
         return

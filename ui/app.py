@@ -83,9 +83,7 @@ class Handlers:
         return rows, detail or "No comparable projects found.", str(path)
 
     def document_rows(self) -> list[list]:
-        counts = {d.id: 0 for d in self.kb.store.documents()}
-        for c in self.kb.store.iter_chunks():
-            counts[c.document_id] = counts.get(c.document_id, 0) + 1
+        counts = self.kb.store.chunk_counts()
         return [[d.title, d.kind, self.kb.municipality_name(d.municipality), d.language or "",
                  d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
                 for d in sorted(self.kb.store.documents(), key=lambda d: d.added, reverse=True)]  # fmt: skip

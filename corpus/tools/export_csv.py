@@ -19,7 +19,7 @@ def main() -> int:
                 projects.append(r)
             else:
                 bad += 1
-                print(f"invalid: {r.where}: {r.reason}", file=sys.stderr)
+                print(f"invalid: {path.name} {r.where}: {r.reason}", file=sys.stderr)
     (CORPUS / "projects.csv").write_text(to_csv(projects), encoding="utf-8")
     print(f"wrote {len(projects)} projects to {CORPUS / 'projects.csv'}")
     return 1 if bad else 0
