@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -34,6 +37,43 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(x / norms)
+
+
+def physical_cores() -> int:
+    """CPU cores this process may use, counting hyper-threads of one core once."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    try:
+        cores, phys = set(), None
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "physical id":
+                    phys = value.strip()
+                elif key.strip() == "core id":
+                    cores.add((phys, value.strip()))
+        if cores:
+            return max(1, min(usable, len(cores)))
+    except OSError:
+        pass
+    return max(1, usable)
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run torch's operators on n threads for the duration (then as before)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if before != n:
+            torch.set_num_threads(before)
 
 
 class SentenceTransformerEmbedder:
@@ -118,18 +158,27 @@ class SentenceTransformerEmbedder:
                 self._model = SentenceTransformer(str(self.path), device="cpu")
             return self._model
 
+    # Threads: batches of documents use every physical core; a question is one short
+    # sequence with nothing to share out, and on a busy machine two threads waiting on
+    # each other made it ten times slower (docs/benchmarks.md), so questions use one.
+    # sentence-transformers sorts each call's texts by length, so one call with many
+    # documents' chunks pads little.
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode_document(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
+        model = self.model
+        with torch_threads(physical_cores()):
+            vecs = model.encode_document(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
         return _normalise(vecs)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        vecs = self.model.encode_query(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
+        model = self.model
+        with torch_threads(1 if len(texts) <= 4 else physical_cores()):
+            vecs = model.encode_query(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
         return _normalise(vecs)
 
 

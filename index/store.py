@@ -176,7 +176,8 @@ class Store:
 
     # ---- manifest -------------------------------------------------------------------
     def manifest(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT key, value FROM manifest").fetchall())
+        with self._lock:  # never mid-way through another thread's transaction
+            return dict(self._db.execute("SELECT key, value FROM manifest").fetchall())
 
     def _init_manifest(self, check_model: bool) -> None:
         m = self.manifest()
@@ -232,13 +233,13 @@ class Store:
         return index
 
     def _rebuild_vectors(self, dim: int) -> VectorIndex:
-        index = VectorIndex(dim)
+        # All at once, so that the index type fits the final size (index.vectors.choose_kind).
+        id_parts, vec_parts = [np.zeros(0, np.int64)], [np.zeros((0, dim), np.float32)]
         cur = self._db.execute("SELECT rowid, vector FROM chunks ORDER BY rowid")
         while rows := cur.fetchmany(10_000):
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
-            index.add(ids, vecs)
-        return index
+            id_parts.append(np.array([r[0] for r in rows], dtype=np.int64))
+            vec_parts.append(np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim))
+        return VectorIndex.build(dim, np.concatenate(id_parts), np.vstack(vec_parts))
 
     def _persist_vectors(self, index: VectorIndex | None = None) -> None:
         index = index or self.vectors
@@ -249,7 +250,9 @@ class Store:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
-        for old in self.home.glob("vectors-*.faiss"):
+        if self.manifest_value("index") != index.describe():  # the type the size chose
+            self._set_manifest(index=index.describe())
+        for old in self.home.glob("vectors-*.faiss*"):  # other generations, crashed .tmp files
             if old != target:
                 old.unlink(missing_ok=True)
         for old in self.home.glob("bm25-*"):
@@ -521,6 +524,16 @@ class Store:
         """Number of chunks per document id."""
         with self._lock:
             return dict(self._db.execute("SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id"))
+
+    def rebuild_caches(self) -> None:
+        """Derive the FAISS file and the BM25 folder of this generation from SQLite again
+        (`kb doctor --repair`); files of other generations and crashed .tmp files go."""
+        with self._lock:
+            self.vectors = self._rebuild_vectors(int(self.manifest().get("dim", self.dim)))
+            shutil.rmtree(self.home / f"bm25-{self.generation}", ignore_errors=True)
+            self._bm25 = None
+            self._persist_vectors()
+            self.bm25  # noqa: B018 - built and saved under this generation's name
 
     def close(self) -> None:
         with self._lock:

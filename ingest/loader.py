@@ -11,6 +11,7 @@ from ingest.lang import detect_language
 from ingest.markdown import parse_markdown
 from ingest.pdf import read_pdf
 from ingest.records import Document, sha256_hex
+from ingest.worker import read_pdf_isolated
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 YAML_SUFFIXES = {".yaml", ".yml"}
@@ -57,13 +58,24 @@ def load_file(
     password: str | None = None,
     max_pages: int = 3000,
     data: bytes | None = None,
+    pdf_timeout: float = 0,
+    pdf_memory_mb: int = 0,
 ) -> Loaded:
-    """Parse one file. Raises IngestError when the whole file is unusable."""
+    """Parse one file. Raises IngestError when the whole file is unusable.
+
+    Args:
+        pdf_timeout: above 0, PDF text is read in a worker process that is killed after
+            this many seconds (and capped at `pdf_memory_mb` MB when that is above 0).
+    """
     data = path.read_bytes() if data is None else data
     ftype = sniff(path, data[:2048])
     key = str(path.resolve())
     if ftype == "pdf":
-        pdf = read_pdf(path, password=password, max_pages=max_pages)
+        if pdf_timeout > 0:
+            pdf = read_pdf_isolated(path, password=password, max_pages=max_pages,
+                                    timeout=pdf_timeout, memory_mb=pdf_memory_mb)  # fmt: skip
+        else:
+            pdf = read_pdf(path, password=password, max_pages=max_pages)
         text = "\n".join(s.text for s in pdf.segments)
         first_line = next((ln for ln in pdf.segments[0].text.split("\n") if len(ln) > 3), "")
         doc = Document(

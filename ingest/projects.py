@@ -148,6 +148,9 @@ def load_csv(path: Path) -> list[Project | RecordError]:
     out: list[Project | RecordError] = []
     for row in reader:
         where = f"row {reader.line_num}"
+        if row.get(None):  # more cells than columns: a stray comma shifts the values
+            out.append(RecordError(where, f"{len(row[None])} more cells than the header has"))
+            continue
         values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         out.append(_validate(values, where))
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ingest.projects import STAGES, STATUSES
 
 KINDS = click.Choice(["guide", "strategy", "project", "other"])
 
@@ -104,16 +105,20 @@ def ask(question, municipality, kind, building_block, k, as_json) -> None:
 @click.argument("text", required=False)
 @click.option("--project", "project_id", help="Find projects comparable to this project id.")
 @click.option("--exclude-municipality", help="Leave out this municipality's projects.")
+@click.option("--theme", "themes", multiple=True, help="Only projects with this theme (repeatable).")
+@click.option("--stage", type=click.Choice(STAGES), help="Only projects at this value-chain stage.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only projects with this status.")
 @click.option("-k", "k", default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def similar(text, project_id, exclude_municipality, k, as_json) -> None:
+def similar(text, project_id, exclude_municipality, themes, stage, status, k, as_json) -> None:
     """Comparable projects in other municipalities, by free text or by project."""
     if bool(text) == bool(project_id):
         raise click.UsageError("give either TEXT or --project ID")
     kb = _kb()
     try:
-        results = kb.similar(text=text, project_id=project_id,
-                             exclude_municipality=exclude_municipality, k=k)  # fmt: skip
+        results = kb.similar(text=text, project_id=project_id, k=k,
+                             exclude_municipality=exclude_municipality, themes=themes,
+                             stage=stage, status=status)  # fmt: skip
     except KeyError as e:
         raise click.ClickException(e.args[0]) from e
     if as_json:
@@ -171,6 +176,27 @@ def reindex() -> None:
 
 
 @cli.command()
+@click.option("--repair", is_flag=True, help="Rebuild FAISS and BM25 from SQLite, delete stale "
+              "and orphan files (while nothing else writes to the store).")
+@click.option("--json", "as_json", is_flag=True)
+def doctor(repair, as_json) -> None:  # fmt: skip
+    """Check the store: SQLite, vectors, FAISS and BM25 caches, stored files. Exit 1 if not ok."""
+    from index.doctor import check as check_store
+    from kb import settings
+
+    report = check_store(settings.home(), repair=repair)
+    if as_json:
+        _json(report.to_dict())
+    else:
+        for f in report.findings:
+            click.echo(f.line())
+        state = "ok" if report.ok else "NOT ok" + ("" if repair else " (try --repair)")
+        click.echo(f"{report.home}: {report.documents} documents, {report.chunks} chunks, "
+                   f"generation {report.generation}: {state}")  # fmt: skip
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=7860, show_default=True, type=int)
 def serve(host, port) -> None:
@@ -178,6 +204,107 @@ def serve(host, port) -> None:
     from ui.app import serve as run
 
     run(_kb(), host=host, port=port)
+
+
+@cli.command()
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--municipality", help="Whose strategy it is (name or id); by default from the PDF.")
+@click.option("--add", is_flag=True, help="Also add the document to the knowledge base.")
+@click.option("--password", help="Password for an encrypted PDF.")
+@click.option("--json", "as_json", is_flag=True)
+def check(pdf, municipality, add, password, as_json) -> None:
+    """Check a draft strategy against the guide's building blocks: coverage, gaps, examples."""
+    from kb import check as strategy_check
+
+    try:
+        result = strategy_check.check(_kb(), pdf, municipality=municipality, add=add,
+                                      password=password)  # fmt: skip
+    except strategy_check.CheckError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        _json(result.to_dict())
+        return
+    for line in strategy_check.report_lines(result):
+        click.echo(line)
+
+
+@cli.command(name="map")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write (standalone, works offline).")
+@click.option("--theme", help="Only projects with this theme.")
+@click.option("--stage", type=click.Choice(STAGES), help="Only projects at this value-chain stage.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only projects with this status.")
+def project_map(out, theme, stage, status) -> None:  # fmt: skip
+    """The project map as a standalone HTML page: municipalities, their projects and themes."""
+    from kb import regional
+
+    pm = regional.project_map(_kb(check_model=False), theme=theme, stage=stage, status=status)
+    regional.write_html(regional.map_figure(pm), out)
+    placed = sum(1 for m in pm.markers if m.count)
+    click.echo(f"wrote {out}: {pm.projects} projects in {placed} municipalities")
+    if pm.unplaced:
+        click.echo(f"{len(pm.unplaced)} projects have no coordinates (ingest a folder with "
+                   "municipalities.yaml)", err=True)  # fmt: skip
+
+
+@cli.command()
+@click.option("--threshold", type=float, help="Similarity from which two projects are comparable "
+              "(default: the calibrated one, see the README).")
+@click.option("--top", default=10, show_default=True, help="Number of opportunities to list.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the collaboration map as a standalone HTML page.")
+@click.option("--json", "as_json", is_flag=True)
+def collaborations(threshold, top, out, as_json) -> None:  # fmt: skip
+    """Where municipalities work on comparable projects: ranked collaboration opportunities."""
+    from kb import regional
+
+    if threshold is None:
+        threshold = regional.DEFAULT_THRESHOLD
+    c = regional.collaborations(_kb(check_model=False), threshold)
+    if out:
+        regional.write_html(regional.collaboration_figure(c), out)
+    if as_json:
+        _json(c.to_dict(top=top))
+        return
+    click.echo(f"{len(c.opportunities)} opportunities, {c.pairs} comparable project pairs "
+               f"(similarity >= {c.threshold:.2f}, at least one shared building block)")
+    for i, o in enumerate(c.opportunities[:top], start=1):
+        known = "  (already partners on some)" if any(p.already_partners for p in o.pairs) else ""
+        click.echo(f"{i:>3}. [{o.weight} pair{'s' if o.weight > 1 else ''}, best {o.best:.2f}] "
+                   f"{o.sentence}{known}")  # fmt: skip
+
+
+@cli.command(name="eval")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Evaluation questions (corpus/eval/questions.yaml), run on the KB_HOME store.")
+@click.option("--beir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A BEIR folder, loaded into a throw-away store.")
+@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid", "all"]), default="hybrid",
+              show_default=True, help="Retrieval mode; `all` runs the three.")
+@click.option("--limit", type=int, help="Only the first N questions or queries (quick runs).")
+@click.option("--sweep", is_flag=True, help="Also sweep the no-answer thresholds (questions).")
+@click.option("--store", "workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="BEIR: build the throw-away store here and reuse it on the next run.")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # fmt: skip
+    """Retrieval quality: recall@1/5/10, MRR@10, nDCG@10 and the "no answer" decision."""
+    if bool(questions) == bool(beir):
+        raise click.UsageError("give either --questions FILE or --beir DIR")
+    from kb import evaluate as ev
+
+    modes = ev.MODES if mode == "all" else (mode,)
+    try:
+        if questions:
+            report = ev.run_questions(questions, modes, kb=_kb(), limit=limit, sweep=sweep,
+                                      progress=not as_json)  # fmt: skip
+        else:
+            report = ev.run_beir(beir, modes, workdir=workdir, limit=limit, progress=not as_json)
+    except (ValueError, KeyError, OSError) as e:  # an empty store, a malformed set
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        _json(report)
+    else:
+        ev.render(report, click.echo)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from ingest.lang import detect_language
 from ingest.loader import load_file
 from ingest.projects import Project
 from ingest.records import sha256_hex
-from kb import settings
+from kb import settings, tagging
 from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
 from kb.text import slugify, terms
 from kb.walk import Item, expand
@@ -34,6 +34,10 @@ PREFIX_TOKENS = 48
 DEFAULT_MIN_SCORE = 0.30
 # Share of the question's content words a top hit must hold to answer on lexical grounds.
 DEFAULT_MIN_COVERAGE = 0.6
+# Ingest embeds the chunks of many documents in one call once this many are waiting (or
+# this many bytes of files are held): one call per small project record was mostly overhead.
+EMBED_BATCH_CHUNKS = 512
+EMBED_BATCH_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class SimilarProject:
     building_blocks: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
     status: str | None = None
+    stage: str | None = None
     summary: str = ""
 
 
@@ -95,6 +100,7 @@ class KnowledgeBase:
         self.min_coverage = DEFAULT_MIN_COVERAGE
         self.mode = "hybrid"
         self._cache: dict[str, tuple[object, object]] = {}
+        self._batch: _EmbedBatches | None = None  # set while ingest() runs
 
     def _cached(self, name: str, version: object, build: Callable[[], object]):
         """A value derived from the store, rebuilt only when `version` changes."""
@@ -134,19 +140,35 @@ class KnowledgeBase:
         return str(target.relative_to(self.home))
 
     def _add_document(self, doc: Document, data: bytes | None) -> tuple[str, int]:
+        if self._batch is not None:  # in ingest(): embedded and stored later, with others
+            chunks, texts = self._chunk_texts(doc)
+            self._batch.add(doc, data, chunks, texts)
+            return "pending", len(chunks)
         row, rows, vectors = self._prepare(doc, data)
         replaced = self.store.put(row, rows, vectors)
         return ("replaced" if replaced else "added"), len(rows)
 
-    def _prepare(
-        self, doc: Document, data: bytes | None, added: str = ""
-    ) -> tuple[DocumentRow, list[ChunkRow], np.ndarray]:
-        """Chunk and embed a document into the rows the store keeps."""
+    def _chunk_texts(self, doc: Document) -> tuple[list, list[str]]:
+        """A document's chunks and the text embedded for each."""
         chunks = self.chunker.chunk(doc)
         if not chunks:
             raise IngestError("no text to index")
-        embed_texts = [self._embed_text(doc, c) for c in chunks]
-        vectors = self.embedder.embed_documents(embed_texts)
+        return chunks, [self._embed_text(doc, c) for c in chunks]
+
+    def _prepare(
+        self, doc: Document, data: bytes | None, added: str = "",
+        planned: tuple[list, list[str], np.ndarray] | None = None,
+    ) -> tuple[DocumentRow, list[ChunkRow], np.ndarray]:
+        """Chunk and embed a document into the rows the store keeps.
+
+        Args:
+            planned: its chunks, texts and vectors when they were made already (batched).
+        """
+        if planned is None:
+            chunks, embed_texts = self._chunk_texts(doc)
+            vectors = self.embedder.embed_documents(embed_texts)
+        else:
+            chunks, embed_texts, vectors = planned
         rows = [
             ChunkRow(
                 id=c.id, document_id=c.document_id, position=c.position, text=c.text,
@@ -156,6 +178,7 @@ class KnowledgeBase:
             )  # fmt: skip
             for c, t in zip(chunks, embed_texts, strict=True)
         ]
+        rows = tagging.tag_rows(self, doc.kind, doc.meta, rows, vectors)  # blocks by likeness
         row = DocumentRow(
             id=doc.id, key=doc.key, source=doc.source, title=doc.title, kind=doc.kind,
             municipality=doc.municipality, language=doc.language, pages=doc.pages,
@@ -189,6 +212,8 @@ class KnowledgeBase:
                 password=password,
                 max_pages=int(settings.get("KB_MAX_PAGES")),
                 data=data,
+                pdf_timeout=float(settings.get("KB_PDF_TIMEOUT")),
+                pdf_memory_mb=int(settings.get("KB_PDF_MEMORY_MB")),
             )
         except IngestError as e:
             return [IngestResult(name, "failed", str(e))]
@@ -201,7 +226,7 @@ class KnowledgeBase:
             if doc.municipality:
                 doc = dataclasses.replace(doc, municipality=slugify(doc.municipality))
             label = name if single else f"{name}: {doc.project_id or doc.title}"
-            if self.store.has_document(doc.id):
+            if self.store.has_document(doc.id) or (self._batch and self._batch.holds(doc.id)):
                 results.append(IngestResult(label, "unchanged", document_id=doc.id, title=doc.title))
                 continue
             try:
@@ -234,12 +259,22 @@ class KnowledgeBase:
         for r in results:
             if on_result:
                 on_result(r)
+        def emit(rs: list[IngestResult]) -> None:
+            for r in rs:
+                results.append(r)
+                if on_result:
+                    on_result(r)
+
         with self._write_lock, self.store.batch():
-            for item in tqdm(items, desc="ingest", unit="file", disable=None if progress else True, leave=False):
-                for r in self._ingest_item(item, kind, municipality, password):
-                    results.append(r)
-                    if on_result:
-                        on_result(r)
+            self._batch = _EmbedBatches(self, emit)
+            try:
+                for item in tqdm(items, desc="ingest", unit="file", disable=None if progress else True, leave=False):
+                    self._batch.results(self._ingest_item(item, kind, municipality, password))
+                self._batch.finish()
+            finally:
+                self._batch.close()
+                self._batch = None
+            tagging.sync(self)  # a new guide re-tags what came before it
         return results
 
     def remove(self, document_id: str) -> DocumentRow | None:
@@ -249,6 +284,7 @@ class KnowledgeBase:
             return None
         with self._write_lock:
             self.store.remove(doc.id)
+            tagging.sync(self)
         return doc
 
     def resolve_document(self, document_id: str) -> DocumentRow | None:
@@ -278,6 +314,7 @@ class KnowledgeBase:
             self.store.replace_all(
                 (self.embedder.name, self.embedder.dim, self.embedder.fingerprint), entries
             )
+            tagging.sync(self)
         return len(entries)
 
     def _reembed(self, row: DocumentRow) -> tuple[DocumentRow, list[ChunkRow], np.ndarray]:
@@ -430,9 +467,26 @@ class KnowledgeBase:
         project_id: str | None = None,
         exclude_municipality: str | None = None,
         k: int = 5,
+        themes: Iterable[str] | None = None,
+        stage: str | None = None,
+        status: str | None = None,
     ) -> list[SimilarProject]:
         """Comparable projects for a free text or for a project (its own municipality excluded
-        by default, unless `exclude_municipality` is given as '')."""
+        by default, unless `exclude_municipality` is given as '').
+
+        Args:
+            themes: keep projects with at least one of these themes.
+            stage, status: keep projects at this value-chain stage / with this status.
+        """
+        wanted_themes = {t for t in (themes or []) if t}
+
+        def keep(p: dict) -> bool:
+            return (
+                (not wanted_themes or bool(wanted_themes & set(p.get("themes", []))))
+                and (not stage or p.get("stage") == stage)
+                and (not status or p.get("status") == status)
+            )
+
         base: dict | None = None
         if project_id:
             base = self.project(project_id)
@@ -452,7 +506,9 @@ class KnowledgeBase:
             raise ValueError("give a text or a project id")
         filters = Filters(kind="project", exclude_municipality=slugify(exclude_municipality)
                           if exclude_municipality else None)  # fmt: skip
-        hits = self.store.search(vec, k * 4 + 4, filters, text=query_text, mode=self.mode)
+        # Record filters apply after the search: look at every project chunk when they are set.
+        depth = k * 4 + 4 if not (wanted_themes or stage or status) else 10_000
+        hits = self.store.search(vec, depth, filters, text=query_text, mode=self.mode)
         out: list[SimilarProject] = []
         seen = {project_id}
         for h in hits:
@@ -461,7 +517,7 @@ class KnowledgeBase:
                 continue
             seen.add(c.project_id)
             p = self.project(c.project_id)
-            if p is None:
+            if p is None or not keep(p):
                 continue
             out.append(self._similar_entry(p, score, base, text))
             if len(out) == k:
@@ -473,22 +529,30 @@ class KnowledgeBase:
         if base is not None:
             shared_b = [b for b in blocks if b in base["building_blocks"]]
             shared_t = [t for t in themes if t in base["themes"]]
-        else:
-            words = set(re.findall(r"\w+", (text or "").lower()))
-            shared_b = [b for b in blocks if set(b.split("-")) & words]
-            shared_t = [t for t in themes if set(t.split("-")) & words]
         catalogue = self.building_blocks()
+        matching: list[str] = []
+        if base is None:
+            # Free text, Dutch or English: compare stemmed words in both languages.
+            query = terms(text or "")
+            shared_b = [b for b in blocks if query & terms(
+                f"{b.replace('-', ' ')} {catalogue.get(b, {}).get('name', '')}")]  # fmt: skip
+            shared_t = [t for t in themes if query & terms(t.replace("-", " "))]
+            own = terms(f"{p['title']} {p.get('summary', '')}")
+            matching = sorted({w for w in re.findall(r"[^\W_]{3,}", (text or "").lower())
+                               if terms(w) & own})[:6]  # fmt: skip
         names = [catalogue.get(b, {}).get("name", b) for b in shared_b]
         parts = []
         if names:
             parts.append("shared building blocks: " + ", ".join(names))
         if shared_t:
             parts.append("shared themes: " + ", ".join(shared_t))
+        if matching:
+            parts.append("matching words: " + ", ".join(matching))
         why = "; ".join(parts) or f"similar description (score {score:.2f})"
         return SimilarProject(
             id=p["id"], title=p["title"], municipality=p["municipality"], score=round(score, 4),
             why=why, shared_building_blocks=shared_b, shared_themes=shared_t,
-            building_blocks=blocks, themes=themes, status=p.get("status"),
+            building_blocks=blocks, themes=themes, status=p.get("status"), stage=p.get("stage"),
             summary=p.get("summary", ""),
         )  # fmt: skip
 
@@ -508,3 +572,86 @@ class KnowledgeBase:
         self.store.close()
 
 
+class _EmbedBatches:
+    """Ingest's pipeline: documents are chunked as their files are read, their chunks embedded
+    many documents at a time in a background thread (while the next files are read), then
+    each document is stored in its own transaction, in order. Result lines keep the order of
+    the files; a file's line is given once its documents are stored."""
+
+    def __init__(self, kb: KnowledgeBase, emit: Callable[[list[IngestResult]], None]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.kb, self.emit = kb, emit
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="kb-embed")
+        self.waiting: list[tuple[Document, bytes | None, list, list[str]]] = []
+        self.held: list[list[IngestResult]] = []  # result lines of files not yet stored
+        self.running = None  # (future, documents, result lines) of the batch being embedded
+        self.ids: set[str] = set()
+
+    def add(self, doc: Document, data: bytes | None, chunks: list, texts: list[str]) -> None:
+        self.waiting.append((doc, data, chunks, texts))
+        self.ids.add(doc.id)
+
+    def holds(self, document_id: str) -> bool:
+        return document_id in self.ids
+
+    def results(self, lines: list[IngestResult]) -> None:
+        self.held.append(lines)
+        chunks = sum(len(w[3]) for w in self.waiting)
+        size = sum(len(w[1] or b"") for w in self.waiting)
+        if chunks >= EMBED_BATCH_CHUNKS or size >= EMBED_BATCH_BYTES:
+            self._start()
+        elif not self.waiting and self.running is None:
+            self._emit_held()
+
+    def finish(self) -> None:
+        self._start()
+        self._complete()
+        self._emit_held()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _emit_held(self) -> None:
+        held, self.held = self.held, []
+        for lines in held:
+            self.emit(lines)
+
+    def _start(self) -> None:
+        """Hand the waiting documents to the embedding thread (after storing the last batch)."""
+        self._complete()
+        if not self.waiting:
+            return
+        docs, self.waiting = self.waiting, []
+        texts = [t for d in docs for t in d[3]]
+        future = self.pool.submit(self.kb.embedder.embed_documents, texts)
+        self.running = (future, docs, self.held)
+        self.held = []
+
+    def _complete(self) -> None:
+        """Wait for the batch being embedded, store its documents, give its result lines."""
+        if self.running is None:
+            return
+        future, docs, held = self.running
+        self.running = None
+        vectors = future.result()
+        outcome: dict[str, tuple[str, str]] = {}
+        at = 0
+        for doc, data, chunks, texts in docs:
+            vecs, at = vectors[at : at + len(texts)], at + len(texts)
+            try:
+                row, rows, vecs = self.kb._prepare(doc, data, planned=(chunks, texts, vecs))
+                replaced = self.kb.store.put(row, rows, vecs)
+                outcome[doc.id] = ("replaced" if replaced else "added", "")
+            except IngestError as e:
+                outcome[doc.id] = ("failed", str(e))
+            self.ids.discard(doc.id)
+        for lines in held:
+            out = []
+            for r in lines:
+                if r.status == "pending":
+                    status, reason = outcome[r.document_id or ""]
+                    r = (dataclasses.replace(r, status=status) if status != "failed" else
+                         IngestResult(r.name, "failed", reason))  # fmt: skip
+                out.append(r)
+            self.emit(out)

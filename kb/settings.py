@@ -26,6 +26,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KB_MAX_FILE_MB", "50", "Largest file accepted for ingest or upload, in MB."),
     Setting("KB_MAX_PAGES", "3000", "Largest number of PDF pages read from one file."),
     Setting(
+        "KB_PDF_TIMEOUT",
+        "120",
+        "Seconds the text extraction of one PDF may take (in a worker process, killed after "
+        "that); 0 reads PDFs in the same process without a time budget.",
+    ),
+    Setting("KB_PDF_MEMORY_MB", "2048", "Memory cap of the PDF worker process, in MB; 0 for none."),
+    Setting(
         "KB_MIN_SCORE",
         "",
         "Relevance below which `ask` says it has no answer; empty uses the calibrated default.",

@@ -29,7 +29,7 @@ def test_create_app_builds_the_api(fake_kb):
 
 
 def test_chat_reply_cites_and_escapes(handlers):
-    history, cleared = handlers.chat("parking sensors <script>", [], "", "")
+    history, cleared, _ = handlers.chat("parking sensors <script>", [], "", "")
     assert cleared == ""
     assert history[0]["content"] == "parking sensors &lt;script&gt;"
     reply = history[1]["content"]
@@ -39,10 +39,27 @@ def test_chat_reply_cites_and_escapes(handlers):
 
 def test_project_table_and_csv_export(handlers):
     rows, detail, path = handlers.project_table("", "delft-parking", "")
-    assert {r[5] for r in rows} == {"rotterdam-parking", "schiedam-parking"}
-    assert "Why:" in detail
+    assert {r[-1] for r in rows} == {"rotterdam-parking", "schiedam-parking"}
+    assert detail.startswith(f"### {rows[0][0]}") and "Why it matches:" in detail
     with open(path, encoding="utf-8") as f:
-        assert f.readline().startswith("title,municipality")
+        assert f.readline().strip() == "title,municipality,stage,status,score,why,id"
+        assert len(f.readlines()) == len(rows)
+    assert handlers.project_table("", "delft-parking", "", [], "", "idea")[0] == []
+
+
+def test_selecting_a_row_shows_that_project(handlers):
+    import gradio as gr
+
+    rows, _, _ = handlers.project_table("parking sensors", "", "")
+    evt = gr.SelectData(None, {"index": [1, 0], "value": rows[1][0]})
+    detail = handlers.select_project(rows, evt)
+    assert detail.startswith(f"### {rows[1][0]}") and "Sensors and IoT" in detail
+
+
+def test_chat_shows_blocks_and_projects_as_escaped_cards(handlers):
+    _, _, cards = handlers.chat("parking sensors", [], "", "")
+    assert cards.count('class="kb-card"') >= 2
+    assert "Comparable projects" in cards and "Parking sensor pilot" in cards
 
 
 def test_upload_lists_the_document_and_reports_each_file(handlers, tmp_path):

@@ -36,12 +36,19 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     page.locator("#ask").click()
     page.get_by_text("Sources").first.wait_for(timeout=60_000)
     assert page.locator("text=[1]").count() > 0
+    page.locator("#cards .kb-card").first.wait_for(timeout=30_000)
+    assert "Building blocks" in page.locator("#cards").inner_text()
     page.screenshot(path=str(tmp_path / "ask.png"), full_page=True)
 
     page.get_by_role("tab", name="Projects").click()
     page.locator("#project-text textarea").fill("sensoren die vrije parkeerplaatsen tonen")
     page.locator("#find").click()
     page.locator("#projects-table").get_by_text("parking", exact=False).first.wait_for(timeout=60_000)
+    page.locator("#project-detail").get_by_text("Why it matches", exact=False).wait_for(timeout=30_000)
+    second = page.locator("#projects-table tbody tr").nth(1).locator("td").first
+    title = second.inner_text().strip()
+    second.click()
+    page.locator("#project-detail h3", has_text=title).wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "projects.png"), full_page=True)
 
     page.get_by_role("tab", name="Documents").click()
@@ -55,3 +62,27 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     page.locator("#documents").get_by_text("Ridderkerk zet in", exact=False).first.wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "documents.png"), full_page=True)
     assert page.outside == [], page.outside
+
+
+def test_map_and_collaboration_tabs_render_offline(page, live_server, tmp_path):  # noqa: F811
+    before = len(page.outside)
+    page.goto(live_server, wait_until="load")
+    page.get_by_role("tab", name="Map").click()
+    plot = page.locator("#project-map .js-plotly-plot .main-svg").first
+    plot.wait_for(timeout=60_000)
+    svg = page.locator("#project-map").inner_text()
+    assert "Rotterdam" in svg and "107 projects" in svg
+    assert page.locator("#project-map .scatterlayer .point").count() >= 21
+    page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
+
+    page.get_by_role("tab", name="Collaborations").click()
+    page.locator("#collab-map .js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    page.locator("#collab-list").get_by_text("opportunities", exact=False).first.wait_for(timeout=60_000)
+    assert "both work on" in page.locator("#collab-list").inner_text()
+    assert page.locator("#collab-map .scatterlayer path.js-line").count() > 0  # the edges
+    number = page.locator("#collab-threshold input[type=number]")
+    number.fill("0.7")
+    number.press("Enter")
+    page.locator("#collab-map").get_by_text("similarity ≥ 0.70", exact=False).wait_for(timeout=60_000)
+    page.screenshot(path=str(tmp_path / "collaborations.png"), full_page=True)
+    assert page.outside[before:] == [], page.outside[before:]

@@ -163,6 +163,29 @@ def test_similar_by_project_excludes_own_municipality(fake_kb, corpus):
     assert "schiedam-parking" not in [r.id for r in res2] and res2
 
 
+def test_similar_filters_by_theme_stage_and_status(fake_kb, corpus):
+    idea = (PROJECT.format(id="vlaardingen-data", title="Data catalogue for parking", municipality="vlaardingen")
+            .replace("themes: [parking, sensors]", "themes: [data]")
+            .replace("stage: applications", "stage: foundations").replace("status: pilot", "status: idea"))  # fmt: skip
+    (corpus / "projects" / "vlaardingen-data.yaml").write_text(idea)
+    fake_kb.ingest([corpus])
+    everything = {r.id for r in fake_kb.similar(text="parking sensors", k=10)}
+    assert "vlaardingen-data" in everything and len(everything) == 4
+    assert [r.id for r in fake_kb.similar(text="parking sensors", status="idea")] == ["vlaardingen-data"]
+    assert [r.id for r in fake_kb.similar(text="parking sensors", themes=["data", "nope"])] == ["vlaardingen-data"]
+    staged = {r.id for r in fake_kb.similar(text="parking sensors", stage="applications", k=10)}
+    assert staged == everything - {"vlaardingen-data"}
+    assert fake_kb.similar(text="parking sensors", stage="ambition") == []
+
+
+def test_similar_by_text_explains_with_the_words_it_shares(fake_kb, corpus):
+    fake_kb.ingest([corpus])
+    res = {r.id: r for r in fake_kb.similar(text="sensoren voor parking in the centre", k=10)}
+    why = res["delft-parking"].why
+    assert "matching words: centre, parking" in why  # 'centre' is only in Delft's title
+    assert "centre" not in res["rotterdam-parking"].why
+
+
 def test_remove_and_reindex(fake_kb, corpus):
     fake_kb.ingest([corpus])
     doc = next(d for d in fake_kb.store.documents() if d.source == "delft.pdf")

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import gradio as gr
 
+from ingest.projects import STAGES, STATUSES
+from kb import settings
 from kb.core import KnowledgeBase
-from ui.render import answer_markdown, esc, file_link
+from ui import check_tab, regional_tab
+from ui.render import CARD_CSS, answer_markdown, cards_html, esc, file_link
 
 KINDS = ["", "guide", "strategy", "project", "other"]
+PROJECT_COLUMNS = ["title", "municipality", "stage", "status", "score", "why", "id"]
 EXAMPLES = [
     "Which action perspectives does the guide give for data management?",
     "Welke gemeenten werken met parkeersensoren?",
@@ -21,6 +25,24 @@ EXAMPLES = [
     "How do municipalities keep algorithms transparent?",
 ]
 
+
+
+def _drop_uploads(paths) -> None:
+    """Delete Gradio's temporary copies of uploaded files once ingested: the store keeps its
+    own copy under KB_HOME/files. Files outside Gradio's upload folder are left alone."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    for p in paths:
+        path = Path(p).resolve()
+        if folder not in path.parents or not path.is_file():
+            continue
+        path.unlink(missing_ok=True)
+        if path.parent != folder:
+            try:
+                path.parent.rmdir()  # the per-upload folder, when now empty
+            except OSError:
+                pass
 
 class Handlers:
     """The app's functions, each a thin call into the KnowledgeBase (tested directly)."""
@@ -34,9 +56,12 @@ class Handlers:
                            k=int(k)).to_dict()  # fmt: skip
 
     def similar(self, text: str = "", project_id: str = "", exclude_municipality: str = "",
-                k: int = 5) -> dict:  # fmt: skip
+                k: int = 5, themes: list[str] | None = None, stage: str = "",
+                status: str = "") -> dict:  # fmt: skip
         res = self.kb.similar(text=text or None, project_id=project_id or None,
-                              exclude_municipality=exclude_municipality or None, k=int(k))  # fmt: skip
+                              exclude_municipality=exclude_municipality or None, k=int(k),
+                              themes=themes or None, stage=stage or None,
+                              status=status or None)  # fmt: skip
         return {"query": text or project_id, "results": [asdict(r) for r in res]}
 
     def stats(self) -> dict:
@@ -45,6 +70,7 @@ class Handlers:
     def ingest(self, files: list[str] | None, municipality: str = "", kind: str = "") -> dict:
         results = self.kb.ingest([Path(f) for f in files or []],
                                  municipality=municipality or None, kind=kind or None)  # fmt: skip
+        _drop_uploads(files or [])
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
@@ -53,34 +79,65 @@ class Handlers:
     # UI
     def chat(self, question: str, history: list, municipality: str, kind: str):
         if not question.strip():
-            return history, ""
+            return history, "", gr.skip()
         answer = self.ask(question, municipality, kind)
         links = {}
         for s in answer["sources"]:
             doc = self.kb.store.document(s["document_id"])
             links[f"{s['document_id']}:{s.get('page')}"] = file_link(
                 str(self.kb.home.resolve()), doc.stored_path if doc else None, s.get("page"))
+        cards = cards_html(answer, self.kb.municipality_name)
+        for ref in answer["projects"]:
+            ref["municipality"] = self.kb.municipality_name(ref["municipality"])
         reply = answer_markdown(answer, links, question)
         return history + [{"role": "user", "content": esc(question)},
-                          {"role": "assistant", "content": reply}], ""  # fmt: skip
+                          {"role": "assistant", "content": reply}], "", cards  # fmt: skip
 
-    def project_table(self, text: str, project_id: str, exclude: str):
+    def project_table(self, text: str, project_id: str, exclude: str, themes: list[str] | None = None,
+                      stage: str = "", status: str = ""):  # fmt: skip
         if not text.strip() and not project_id:
             return [], "Type a description or pick a project.", None
         try:
-            res = self.similar(text, project_id, exclude, k=10)["results"]
+            res = self.similar(text, project_id, exclude, 10, themes, stage, status)["results"]
         except KeyError as e:
             return [], esc(str(e.args[0])), None
-        rows = [[r["title"], self.kb.municipality_name(r["municipality"]), r["status"],
+        rows = [[r["title"], self.kb.municipality_name(r["municipality"]), r["stage"], r["status"],
                  round(r["score"], 2), r["why"], r["id"]] for r in res]  # fmt: skip
-        detail = "\n\n".join(f"**{esc(r['title'])}** ({esc(self.kb.municipality_name(r['municipality']))})"
-                             f" — {esc(r['summary'])}  \n*Why:* {esc(r['why'])}" for r in res[:5])  # fmt: skip
+        detail = self.project_detail(res[0]["id"], res[0]["why"]) if res else "No comparable projects found."
         path = Path(tempfile.mkdtemp()) / "comparable-projects.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["title", "municipality", "status", "score", "why", "id"])
+            w.writerow(PROJECT_COLUMNS)
             w.writerows(rows)
-        return rows, detail or "No comparable projects found.", str(path)
+        return rows, detail, str(path)
+
+    def project_detail(self, project_id: str, why: str = "") -> str:
+        p = self.kb.project(project_id)
+        if p is None:
+            return ""
+        blocks = self.kb.building_blocks()
+        lines = [
+            f"### {esc(p['title'])}",
+            f"**{esc(self.kb.municipality_name(p['municipality']))}** · stage: {esc(p['stage'])} · "
+            f"status: {esc(p['status'])} · since {p['start_year']}",
+            esc(p.get("summary", "")),
+            "**Building blocks:** " + esc(", ".join(blocks.get(b, {}).get("name", b)
+                                                   for b in p.get("building_blocks", []))),  # fmt: skip
+            "**Themes:** " + esc(", ".join(p.get("themes", []))),
+        ]
+        if p.get("partners"):
+            lines.append("**Partners:** " + esc(", ".join(p["partners"])))
+        if why:
+            lines.append(f"**Why it matches:** {esc(why)}")
+        return "\n\n".join(lines)
+
+    def select_project(self, rows, evt: gr.SelectData):
+        """Show the clicked row's project in the detail view."""
+        try:
+            row = rows.values.tolist()[evt.index[0]] if hasattr(rows, "values") else rows[evt.index[0]]
+        except (IndexError, TypeError):
+            return gr.skip()
+        return self.project_detail(str(row[-1]), str(row[-2]))
 
     def document_rows(self) -> list[list]:
         counts = self.kb.store.chunk_counts()
@@ -95,6 +152,7 @@ class Handlers:
             progress((i, len(paths)), desc=f"ingesting {p.name}")
             for r in self.kb.ingest([p], municipality=municipality or None, kind=kind or None):
                 lines.append(esc(r.line().replace(str(p), p.name)))
+        _drop_uploads(paths)
         return "\n\n".join(lines) or "No files.", self.document_rows()
 
     def remove(self, doc_id: str):
@@ -107,49 +165,65 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
     h = Handlers(kb)
     munis = [""] + [m["name"] for m in kb.municipalities()]
     project_ids = [""] + sorted(p["id"] for p in kb.projects())
+    themes = sorted({t for p in kb.projects() for t in p.get("themes", [])})
     with gr.Blocks(title="MRDH digital strategy knowledge base") as app:
         gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
-        with gr.Tab("Ask"):
-            with gr.Row():
-                municipality = gr.Dropdown(munis, value="", label="Municipality")
-                kind = gr.Dropdown(KINDS, value="", label="Document kind")
-            chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
-            question = gr.Textbox(label="Question (Dutch or English)", elem_id="question")
-            gr.Examples(EXAMPLES, inputs=question)
-            ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
-            for trigger in (ask_btn.click, question.submit):
-                trigger(h.chat, [question, chatbot, municipality, kind], [chatbot, question],
-                        api_visibility="private")  # fmt: skip
-        with gr.Tab("Projects"):
-            with gr.Row():
-                ptext = gr.Textbox(label="Describe a project", elem_id="project-text")
-                pick = gr.Dropdown(project_ids, value="", label="…or pick a project")
-                pexcl = gr.Dropdown(munis, value="", label="Exclude municipality")
-            find = gr.Button("Find comparable projects", elem_id="find")
-            table = gr.Dataframe(headers=["title", "municipality", "status", "score", "why", "id"],
-                                 interactive=False, elem_id="projects-table")  # fmt: skip
-            detail = gr.Markdown()
-            export = gr.File(label="Export (CSV)")
-            find.click(h.project_table, [ptext, pick, pexcl], [table, detail, export],
-                       api_visibility="private")  # fmt: skip
-        with gr.Tab("Documents"):
-            docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
-                                headers=["title", "kind", "municipality", "language", "pages",
-                                         "chunks", "added", "id"])  # fmt: skip
-            with gr.Row():
-                up_files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
-                                   label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
-                up_mun = gr.Dropdown(munis, value="", label="Municipality")
-                up_kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
-            up_btn = gr.Button("Add to the knowledge base", elem_id="add")
-            up_out = gr.Markdown(elem_id="upload-result")
-            # One ingest at a time (it writes); questions keep their own, larger pool.
-            up_btn.click(h.upload, [up_files, up_mun, up_kind], [up_out, docs],
-                         concurrency_limit=1, concurrency_id="ingest", api_visibility="private")  # fmt: skip
-            with gr.Row():
-                rm_id = gr.Textbox(label="Document id to remove")
-                rm_btn = gr.Button("Remove")
-            rm_btn.click(h.remove, [rm_id], [up_out, docs], api_visibility="private")
+        # Tabs in an explicit container: a hidden API component built by a tab module
+        # between two tabs would otherwise split them into two tab bars.
+        with gr.Tabs():
+            with gr.Tab("Ask"):
+                with gr.Row():
+                    municipality = gr.Dropdown(munis, value="", label="Municipality")
+                    kind = gr.Dropdown(KINDS, value="", label="Document kind")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
+                        question = gr.Textbox(label="Question (Dutch or English)", elem_id="question")
+                        gr.Examples(EXAMPLES, inputs=question)
+                        ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+                    with gr.Column(scale=2):
+                        cards = gr.HTML(elem_id="cards")
+                for trigger in (ask_btn.click, question.submit):
+                    trigger(h.chat, [question, chatbot, municipality, kind], [chatbot, question, cards],
+                            api_visibility="private")  # fmt: skip
+            with gr.Tab("Projects"):
+                with gr.Row():
+                    ptext = gr.Textbox(label="Describe a project", elem_id="project-text")
+                    pick = gr.Dropdown(project_ids, value="", label="…or pick a project")
+                    pexcl = gr.Dropdown(munis, value="", label="Exclude municipality")
+                with gr.Row():
+                    pthemes = gr.Dropdown(themes, value=[], multiselect=True, label="Themes (any of)")
+                    pstage = gr.Dropdown([""] + list(STAGES), value="", label="Value-chain stage")
+                    pstatus = gr.Dropdown([""] + list(STATUSES), value="", label="Status")
+                find = gr.Button("Find comparable projects", elem_id="find")
+                gr.Markdown("Click a row for the details; click a column header to sort.")
+                table = gr.Dataframe(headers=PROJECT_COLUMNS, interactive=False, elem_id="projects-table")
+                detail = gr.Markdown(elem_id="project-detail")
+                export = gr.File(label="Export (CSV)")
+                find.click(h.project_table, [ptext, pick, pexcl, pthemes, pstage, pstatus],
+                           [table, detail, export], api_visibility="private")  # fmt: skip
+                table.select(h.select_project, [table], detail, api_visibility="private")
+            regional_tab.map_tab(kb)
+            regional_tab.collaborations_tab(kb)
+            check_tab.build(kb)
+            with gr.Tab("Documents"):
+                docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
+                                    headers=["title", "kind", "municipality", "language", "pages",
+                                             "chunks", "added", "id"])  # fmt: skip
+                with gr.Row():
+                    up_files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
+                                       label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
+                    up_mun = gr.Dropdown(munis, value="", label="Municipality")
+                    up_kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
+                up_btn = gr.Button("Add to the knowledge base", elem_id="add")
+                up_out = gr.Markdown(elem_id="upload-result")
+                # One ingest at a time (it writes); questions keep their own, larger pool.
+                up_btn.click(h.upload, [up_files, up_mun, up_kind], [up_out, docs],
+                             concurrency_limit=1, concurrency_id="ingest", api_visibility="private")  # fmt: skip
+                with gr.Row():
+                    rm_id = gr.Textbox(label="Document id to remove")
+                    rm_btn = gr.Button("Remove")
+                rm_btn.click(h.remove, [rm_id], [up_out, docs], api_visibility="private")
         # The stable API: same JSON as the CLI's --json.
         gr.api(h.ask, api_name="ask")
         gr.api(h.similar, api_name="similar")
@@ -170,9 +244,12 @@ def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) ->
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     kb.embedder.embed_queries(["warm up"])  # load the model once, at start
     auth = os.environ.get("KB_AUTH", "")
+    # Uploads land in KB_HOME/uploads, not /tmp/gradio (read by Gradio when the app is built).
+    os.environ["GRADIO_TEMP_DIR"] = str((kb.home / "uploads").resolve())
     app = create_app(kb)
     app.launch(
-        server_name=host, server_port=port, share=False,
+        server_name=host, server_port=port, share=False, css=CARD_CSS,
         auth=tuple(auth.split(":", 1)) if ":" in auth else None,
-        allowed_paths=[str((kb.home / "files").resolve())], **kw,
+        allowed_paths=[str((kb.home / "files").resolve())],
+        max_file_size=settings.max_file_bytes(), **kw,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from index.lexical import STOPWORDS
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+_CITATION = re.compile(r"\\\[(\d+)\\\](?!:)")  # never "[n]:", a link reference definition
 
 
 def esc(text: str | None) -> str:
@@ -36,7 +37,9 @@ def file_link(home: str, stored_path: str | None, page: int | None) -> str:
 
 def answer_markdown(answer: dict, links: dict[str, str], question: str) -> str:
     words = {w.lower() for w in re.findall(r"\w+", question)} - STOPWORDS
-    parts = [esc(answer["answer"]).replace("\\[", "[").replace("\\]", "]")]
+    # Only the [n] citation markers are un-escaped: brackets from the documents stay escaped,
+    # so document text can never form a Markdown link or link reference.
+    parts = [_CITATION.sub(r"[\1]", esc(answer["answer"]))]
     if not answer["answered"] and answer.get("nearest_topics"):
         parts.append("**Nearest topics:** " + "; ".join(esc(t) for t in answer["nearest_topics"]))
     if answer["sources"]:
@@ -55,3 +58,31 @@ def answer_markdown(answer: dict, links: dict[str, str], question: str) -> str:
         parts.append("**Comparable projects:** " + " · ".join(
             f"{esc(p['title'])} ({esc(p['municipality'] or '')})" for p in answer["projects"]))  # fmt: skip
     return "\n\n".join(parts)
+
+
+def _card(title: str, lines: list[str], tag: str = "") -> str:
+    tag_html = f'<span class="kb-tag">{html.escape(tag)}</span>' if tag else ""
+    body = "".join(f"<div>{html.escape(line)}</div>" for line in lines if line)
+    return f'<div class="kb-card"><div class="kb-card-title">{html.escape(title)}{tag_html}</div>{body}</div>'
+
+
+def cards_html(answer: dict, municipality_name=lambda m: m or "") -> str:
+    """The answer's building blocks and comparable projects as compact cards (HTML, all escaped)."""
+    parts = []
+    if answer.get("building_blocks"):
+        parts.append("<h4>Building blocks</h4>")
+        parts += [_card(b["name"], [], b.get("stage") or "") for b in answer["building_blocks"]]
+    if answer.get("projects"):
+        parts.append("<h4>Comparable projects</h4>")
+        parts += [_card(p["title"], [municipality_name(p.get("municipality")), p.get("summary", "")])
+                  for p in answer["projects"]]  # fmt: skip
+    return f'<div class="kb-cards">{"".join(parts)}</div>' if parts else ""
+
+
+CARD_CSS = """
+.kb-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
+          margin: 6px 0; font-size: 0.9em;}
+.kb-card-title {font-weight: 600; margin-bottom: 2px;}
+.kb-tag {font-weight: 400; font-size: 0.8em; margin-left: 6px; padding: 1px 6px; border-radius: 6px;
+         background: var(--background-fill-secondary);}
+"""

@@ -1,0 +1,136 @@
+"""The strategy check against the shipped ground truth (corpus/strategies/coverage.yaml).
+
+For every strategy PDF: precision and recall of the blocks the check calls "missing" and of
+those it calls "covered", per strategy and pooled. The thresholds are tuned on the first
+half of the strategies (alphabetically) and the other half is held out.
+
+    KB_HOME=/tmp/kbcheck .venv/bin/kb ingest corpus -q
+    KB_HOME=/tmp/kbcheck .venv/bin/python bench/coverage.py [--tune]
+
+With --tune a grid search on the tuning half picks the thresholds with the best mean F1 of
+"missing" and "covered", and reports them on both halves next to the shipped ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb import check, tagging  # noqa: E402
+from kb.core import KnowledgeBase  # noqa: E402
+
+STRATEGIES = ROOT / "corpus" / "strategies"
+CLASSES = ("missing", "covered")
+
+
+def counts(pred: dict[str, str], truth: dict[str, str]) -> dict[str, list[int]]:
+    """Per class: [true positives, predicted, actual]."""
+    out = {c: [0, 0, 0] for c in CLASSES}
+    for b, t in truth.items():
+        p = pred.get(b, "missing")
+        for c in CLASSES:
+            out[c][0] += p == c and t == c
+            out[c][1] += p == c
+            out[c][2] += t == c
+    return out
+
+
+def add(a: dict[str, list[int]], b: dict[str, list[int]]) -> dict[str, list[int]]:
+    return {c: [x + y for x, y in zip(a[c], b[c], strict=True)] for c in CLASSES}
+
+
+def prf(c: list[int]) -> tuple[float, float, float]:
+    tp, pred, actual = c
+    p = tp / pred if pred else 0.0
+    r = tp / actual if actual else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def score(c: dict[str, list[int]]) -> float:
+    return sum(prf(c[k])[2] for k in CLASSES) / len(CLASSES)
+
+
+def predict(draft: check.Draft, protos, t: check.Thresholds) -> dict[str, str]:
+    rows = draft.rows
+    blocks = check.coverage(
+        draft.vectors, [r.page for r in rows], [r.text for r in rows], protos, {}, t
+    )
+    return {b.id: b.status for b in blocks}
+
+
+def line(name: str, c: dict[str, list[int]]) -> str:
+    cells = []
+    for k in CLASSES:
+        p, r, _ = prf(c[k])
+        cells += [f"{p:.2f}", f"{r:.2f}"]
+    return f"| {name} | " + " | ".join(cells) + f" | {c['missing'][2]} / {c['covered'][2]} |"
+
+
+def report(title: str, drafts, truths, protos, t: check.Thresholds, tune_names) -> None:
+    print(f"\n{title}: {t}\n")
+    print("| strategy | missing P | missing R | covered P | covered R | truly missing / covered |")
+    print("|---|---|---|---|---|---|")
+    tune = held = None
+    for name in drafts:
+        c = counts(predict(drafts[name], protos, t), truths[name])
+        mark = " (tuning)" if name in tune_names else ""
+        print(line(name + mark, c))
+        if name in tune_names:
+            tune = c if tune is None else add(tune, c)
+        else:
+            held = c if held is None else add(held, c)
+    print(line("**tuning half, pooled**", tune))
+    if held:
+        print(line("**held-out half, pooled**", held))
+        print(line("**all, pooled**", add(tune, held)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tune", action="store_true", help="grid-search thresholds on the first half")
+    args = ap.parse_args()
+    truth_file = yaml.safe_load((STRATEGIES / "coverage.yaml").read_text(encoding="utf-8"))
+    kb = KnowledgeBase()
+    protos = tagging.prototypes(kb)
+    if protos is None:
+        sys.exit("no guide in KB_HOME: run `kb ingest corpus` first")
+    drafts, truths = {}, {}
+    start = time.perf_counter()
+    for pdf in sorted(STRATEGIES.glob("*.pdf")):
+        entry = truth_file["strategies"][pdf.name]
+        truths[pdf.name] = {b: k for k in ("covered", "weak", "missing") for b in entry[k]}
+        drafts[pdf.name] = check.read(kb, pdf)
+    took = time.perf_counter() - start
+    print(f"{len(drafts)} strategies read and embedded in {took:.1f} s")
+    names = list(drafts)
+    tune_names = set(names[: len(names) // 2])
+    report("Shipped thresholds", drafts, truths, protos, check.Thresholds(), tune_names)
+    if not args.tune:
+        return
+    best = None
+    grid = itertools.product(
+        (0.02, 0.04, 0.06, 0.08, 0.10, 0.12), (1, 2, 3), (1, 2, 3, 4), (0.06, 0.08, 0.10, 0.12, 9.0)
+    )
+    for margin, top_n, cov, weak in grid:
+        t = check.Thresholds(margin, top_n, cov, 1, weak)
+        c = None
+        for name in tune_names:
+            ci = counts(predict(drafts[name], protos, t), truths[name])
+            c = ci if c is None else add(c, ci)
+        s = score(c)
+        if best is None or s > best[0] + 1e-9:
+            best = (s, t)
+    report(f"Tuned on the first half (mean F1 {best[0]:.3f})", drafts, truths, protos, best[1],
+           tune_names)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,391 @@
+"""The strategy check: a draft strategy against the guide's building blocks.
+
+The draft is parsed and embedded in memory (stored only with `add=True`). Each of its
+chunks is scored against every block's prototype (kb.tagging); a block is *covered* when
+enough chunks speak to it, *weak* when one or a few do, *missing* otherwise. For every gap
+the result gives the guide's action perspectives for that block and comparable projects
+in the region that work on it, other municipalities first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.store import ChunkRow, DocumentRow
+from ingest import Document, IngestError
+from ingest.loader import load_file
+from kb import settings, tagging
+from kb.answer import snippet
+from kb.text import slugify
+
+if TYPE_CHECKING:
+    from kb.core import KnowledgeBase
+
+STAGES = ("ambition", "organisation", "foundations", "applications", "public-value")
+STATUSES = ("covered", "weak", "missing")
+# A block is covered when at least `covered_chunks` of the draft's chunks are tagged with
+# it, weak when at least `weak_chunks` are or its best chunk reaches `weak_score` (a passage
+# that mentions it without being about it), missing otherwise. Tuned by bench/coverage.py
+# on the first four shipped strategies; docs/benchmarks.md gives the held-out figures.
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    margin: float = tagging.MARGIN
+    top_n: int = tagging.TOP_N
+    covered_chunks: int = 2
+    weak_chunks: int = 1
+    weak_score: float = 0.08
+
+
+EVIDENCE = 3
+PROJECTS_PER_GAP = 3
+_STATUS_RANK = {"scaled": 0, "implementation": 1, "pilot": 2, "idea": 3, "stopped": 4}
+_PROJECT_ID = re.compile(r"`([a-z0-9][a-z0-9-]*)`")
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(.*)$")
+
+
+class CheckError(Exception):
+    """The check cannot run (no guide in the knowledge base, an unreadable file)."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    page: int | None
+    snippet: str
+    score: float
+
+
+@dataclass(frozen=True)
+class BlockCoverage:
+    id: str
+    name: str
+    stage: str | None
+    status: str  # covered | weak | missing
+    chunks: int  # chunks of the draft tagged with this block
+    score: float  # the best chunk's centred likeness
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StageCoverage:
+    stage: str
+    covered: int
+    weak: int
+    missing: int
+    share: float  # (covered + weak / 2) / blocks
+
+
+@dataclass(frozen=True)
+class GapProject:
+    id: str
+    title: str
+    municipality: str | None
+    status: str | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    id: str
+    name: str
+    stage: str | None
+    status: str
+    perspectives: list[str]
+    perspectives_source: str  # where in the guide: "Chapter > Block > Action perspectives"
+    projects: list[GapProject]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source: str
+    title: str
+    municipality: str | None
+    language: str | None
+    pages: int | None
+    chunks: int
+    blocks: list[BlockCoverage]
+    stages: list[StageCoverage]
+    gaps: list[Gap]
+    added: str | None = None  # added | replaced | unchanged when asked to add
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def status_of(self, block_id: str) -> str | None:
+        return next((b.status for b in self.blocks if b.id == block_id), None)
+
+
+def classify(chunks: int, best: float, t: Thresholds = Thresholds()) -> str:
+    """A block's status from the number of draft chunks tagged with it and its best score."""
+    if chunks >= t.covered_chunks:
+        return "covered"
+    if chunks >= t.weak_chunks or best >= t.weak_score:
+        return "weak"
+    return "missing"
+
+
+def coverage(
+    vectors: np.ndarray,
+    pages: list[int | None],
+    texts: list[str],
+    protos: tagging.Prototypes,
+    catalogue: dict[str, dict],
+    t: Thresholds = Thresholds(),
+) -> list[BlockCoverage]:
+    """Coverage of every block by a document's chunk vectors."""
+    s = tagging.scores(vectors, protos)
+    tags = tagging.assign(vectors, protos, t.margin, t.top_n)
+    out = []
+    for j, bid in enumerate(protos.ids):
+        col = s[:, j] if len(s) else np.zeros(0)
+        n = sum(bid in t for t in tags)
+        best = float(col.max()) if len(col) else 0.0
+        status = classify(n, best, t)
+        order = [i for i in np.argsort(-col) if col[i] >= t.margin / 2][:EVIDENCE]
+        ev = [Evidence(pages[i], snippet(texts[i], 240), round(float(col[i]), 4)) for i in order]
+        info = catalogue.get(bid, {})
+        out.append(
+            BlockCoverage(
+                bid,
+                info.get("name", bid),
+                info.get("stage"),
+                status,
+                n,
+                round(best, 4),
+                ev if status != "missing" else ev[:1],
+            )
+        )
+    order = {s: i for i, s in enumerate(STAGES)}
+    out.sort(key=lambda b: (order.get(b.stage or "", len(STAGES)), b.id))
+    return out
+
+
+def by_stage(blocks: list[BlockCoverage]) -> list[StageCoverage]:
+    stages = list(STAGES) + sorted({b.stage or "" for b in blocks} - set(STAGES))
+    out = []
+    for st in stages:
+        mine = [b for b in blocks if (b.stage or "") == st]
+        if not mine:
+            continue
+        c = {s: sum(b.status == s for b in mine) for s in STATUSES}
+        share = (c["covered"] + c["weak"] / 2) / len(mine)
+        out.append(StageCoverage(st, c["covered"], c["weak"], c["missing"], round(share, 3)))
+    return out
+
+
+def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, list[str]]:
+    """The guide's action perspectives for a block, where they are, and its related projects."""
+    items: list[str] = []
+    where = ""
+    related: list[str] = []
+    for doc in kb.store.documents(kind="guide"):
+        for c in kb.store.chunks_of(doc.id):
+            if block_id not in c.building_blocks:
+                continue
+            section = (c.section or "").lower()
+            if section.endswith("action perspectives"):
+                where = where or c.section or ""
+                for line in c.text.splitlines():
+                    m = _ITEM.match(line)
+                    if m:
+                        items.append(m.group(1).strip())
+            elif section.endswith("related projects"):
+                related += _PROJECT_ID.findall(c.text)
+    return items, where, related
+
+
+def _projects(
+    kb: KnowledgeBase, block_id: str, municipality: str | None, related: list[str]
+) -> list[GapProject]:
+    """Projects on this block: other municipalities first, then the guide's own examples,
+    then the furthest along."""
+    mine = [p for p in kb.projects() if block_id in p.get("building_blocks", [])]
+
+    def rank(p: dict) -> tuple:
+        own = bool(municipality) and p.get("municipality") == municipality
+        return (own, p["id"] not in related, _STATUS_RANK.get(p.get("status") or "", 5), p["id"])
+
+    return [
+        GapProject(
+            p["id"], p["title"], p.get("municipality"), p.get("status"), p.get("summary", "")
+        )
+        for p in sorted(mine, key=rank)[:PROJECTS_PER_GAP]
+    ]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A document read and embedded in memory, not stored."""
+
+    doc: Document
+    data: bytes
+    row: DocumentRow
+    rows: list[ChunkRow]
+    vectors: np.ndarray
+
+
+def read(
+    kb: KnowledgeBase,
+    path: Path | str,
+    municipality: str | None = None,
+    password: str | None = None,
+) -> Draft:
+    """Parse, chunk and embed a document as an ingest would, without storing anything."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        loaded = load_file(
+            path,
+            kind="strategy",
+            municipality=municipality,
+            password=password,
+            max_pages=int(settings.get("KB_MAX_PAGES")),
+            data=data,
+        )
+    except OSError as e:
+        raise CheckError(f"cannot read {path} ({e.strerror or e})") from e
+    except IngestError as e:
+        raise CheckError(f"{path.name}: {e}") from e
+    if len(loaded.documents) != 1:
+        raise CheckError(f"{path.name}: not a single document")
+    doc = loaded.documents[0]
+    if doc.municipality:
+        doc = dataclasses.replace(doc, municipality=slugify(doc.municipality))
+    try:
+        row, rows, vectors = kb._prepare(doc, None)
+    except IngestError as e:
+        raise CheckError(f"{path.name}: {e}") from e
+    return Draft(doc, data, row, rows, vectors)
+
+
+def check(
+    kb: KnowledgeBase,
+    pdf_path: Path | str,
+    municipality: str | None = None,
+    add: bool = False,
+    password: str | None = None,
+) -> CheckResult:
+    """Check a strategy document against the guide's building blocks.
+
+    Args:
+        municipality: whose strategy it is (name or id); by default from the PDF's info.
+        add: also add the document to the knowledge base (otherwise nothing is stored).
+
+    Raises:
+        CheckError: no guide with building blocks in the knowledge base, or an unusable file.
+    """
+    protos = tagging.prototypes(kb)
+    if protos is None:
+        raise CheckError(
+            "the knowledge base holds no guide with building blocks: ingest the guide first"
+        )
+    d = read(kb, pdf_path, municipality, password)
+    blocks = coverage(
+        d.vectors,
+        [r.page for r in d.rows],
+        [r.text for r in d.rows],
+        protos,
+        kb.building_blocks(),
+    )
+    gaps = []
+    for b in blocks:
+        if b.status == "covered":
+            continue
+        items, where, related = _perspectives(kb, b.id)
+        projects = _projects(kb, b.id, d.doc.municipality, related)
+        gaps.append(Gap(b.id, b.name, b.stage, b.status, items, where, projects))
+    added = _add(kb, d) if add else None
+    return CheckResult(
+        source=Path(pdf_path).name,
+        title=d.doc.title,
+        municipality=d.doc.municipality,
+        language=d.doc.language,
+        pages=d.doc.pages,
+        chunks=len(d.rows),
+        blocks=blocks,
+        stages=by_stage(blocks),
+        gaps=gaps,
+        added=added,
+    )
+
+
+def _add(kb: KnowledgeBase, d: Draft) -> str:
+    """Store the checked document as an ingest would, reusing its vectors."""
+    with kb._write_lock:
+        if kb.store.has_document(d.doc.id):
+            return "unchanged"
+        row = dataclasses.replace(d.row, stored_path=kb._store_copy(d.doc, d.data))
+        replaced = kb.store.put(row, d.rows, d.vectors)
+        tagging.sync(kb)
+    return "replaced" if replaced else "added"
+
+
+def stage_figure(result: CheckResult | dict):
+    """A stacked bar chart of covered / weak / missing blocks per value-chain stage (plotly)."""
+    import plotly.graph_objects as go
+
+    stages = result["stages"] if isinstance(result, dict) else [asdict(s) for s in result.stages]
+    names = [s["stage"] for s in stages]
+    colours = {"covered": "#2e7d32", "weak": "#f9a825", "missing": "#c62828"}
+    fig = go.Figure(
+        [
+            go.Bar(name=st, x=names, y=[s[st] for s in stages], marker_color=colours[st])
+            for st in STATUSES
+        ]
+    )
+    fig.update_layout(
+        barmode="stack",
+        title="Building blocks by value-chain stage",
+        yaxis_title="building blocks",
+        xaxis_title="stage",
+        height=380,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+        legend_title_text="",
+    )
+    return fig
+
+
+def report_lines(result: CheckResult, perspectives: int = 3) -> list[str]:
+    """The check as readable text lines (the CLI's output)."""
+    who = f" — {result.municipality}" if result.municipality else ""
+    lines = [
+        f"Strategy check: {result.title} ({result.source}, {result.pages or '?'} pages, "
+        f"{result.chunks} chunks){who}",
+        "",
+        "Coverage by stage:",
+    ]
+    for s in result.stages:
+        lines.append(
+            f"  {s.stage:<14} {s.covered:>2} covered {s.weak:>2} weak {s.missing:>2} missing"
+            f"  ({s.share:.0%})"
+        )
+    lines += ["", "Building blocks:"]
+    for b in result.blocks:
+        pages = sorted({e.page for e in b.evidence if e.page})
+        where = f"  p. {', '.join(map(str, pages))}" if pages and b.status != "missing" else ""
+        lines.append(f"  {b.status:<8} {b.name} ({b.stage}){where}")
+    if result.gaps:
+        lines += ["", "Gaps, with the guide's action perspectives and projects in the region:"]
+    for g in result.gaps:
+        lines.append(f"  {g.name} ({g.stage}) — {g.status}")
+        if g.perspectives:
+            lines.append(f"    guide, {g.perspectives_source}:")
+            lines += [
+                f"      - {snippet(p.replace('**', ''), 160)}"
+                for p in g.perspectives[:perspectives]
+            ]
+        if g.projects:
+            lines.append(
+                "    projects: "
+                + "; ".join(f"{p.title} ({p.municipality}) [{p.id}]" for p in g.projects)
+            )
+    if result.added:
+        lines += ["", f"{result.added}: {result.source}"]
+    return lines

@@ -1,0 +1,136 @@
+"""Document text is data, never markup: hostile text in a PDF and a project record is shown
+literally in a real browser and nothing in it runs (Chromium via Playwright, like
+tests/test_browser.py, against a live server with the tiny hashing embedder)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bench.load import running_server
+from tests.conftest import make_pdf
+from tests.test_browser import page  # noqa: F401  (fixture; skips without chromium)
+
+SCRIPT = "<script>window.__xss=1</script>"
+IMG = '<img src=x onerror="window.__xss=2">'
+LINK = "[click](javascript:window.__xss=3)"
+QUESTION = "Wat houdt het quokka register van Zwijndrecht bij?"
+
+# Everything the page can do with hostile text, checked in the page itself.
+INERT_JS = """() => {
+  const hrefs = [...document.querySelectorAll('[href],[src],[action],[formaction]')]
+    .flatMap(e => ['href', 'src', 'action', 'formaction'].map(a => e.getAttribute(a) || ''))
+    .filter(v => v.replace(/\\s/g, '').toLowerCase().startsWith('javascript:'));
+  return {
+    xss: typeof window.__xss,
+    // Gradio's own config script holds the text as JSON data (with '<' as \\u003c); an
+    // injected script would sit inside the app or be the payload's code itself.
+    scripts: document.querySelectorAll('gradio-app script, .gradio-container script').length
+      + [...document.scripts].filter(s => /^\\s*window\\.__xss/.test(s.textContent)).length,
+    handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(
+      a => a.name.startsWith('on') && a.value.includes('__xss'))).length,
+    images: document.querySelectorAll('img[src="x"]').length,
+    iframes: [...document.querySelectorAll('iframe')].filter(f => !f.src.startsWith('http://127.0.0.1')).length,
+    javascript_urls: hrefs,
+  };
+}"""
+INERT = {"xss": "undefined", "scripts": 0, "handlers": 0, "images": 0, "iframes": 0,
+         "javascript_urls": []}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    """A store holding a PDF and a project record full of markup, served by `kb serve`."""
+    home = tmp_path_factory.mktemp("xsshome")
+    src = tmp_path_factory.mktemp("xsssrc")
+    make_pdf(src / "quokka.pdf", [
+        f"{SCRIPT}\nHet quokka register van Zwijndrecht telt de quokka's in de polder.\n"
+        f"{IMG}\n{LINK}\nHet register houdt ook de voederplaatsen bij.",
+    ], footer=False)  # fmt: skip
+    record = {
+        "id": "zwijndrecht-quokka-register", "title": f"Quokka register {IMG}",
+        "municipality": "zwijndrecht", "themes": ["data"], "building_blocks": ["data-management"],
+        "stage": "foundations", "status": "pilot", "start_year": 2024, "language": "nl",
+        "summary": f"{SCRIPT} Het quokka register telt quokka's.",
+        "description": f"{LINK} Het quokka register van Zwijndrecht houdt alle quokka's bij "
+                       "en deelt de tellingen met de buurgemeenten.",
+    }  # fmt: skip
+    (src / "quokka.yaml").write_text(yaml.safe_dump(record, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "KB_HOME": str(home), "KB_EMBED_MODEL": "hash",
+           "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
+    env.pop("KB_AUTH", None)
+    kb = [sys.executable, "-c", "from kb.cli import main; main()"]
+    for path, kind in ((src / "quokka.pdf", "strategy"), (src / "quokka.yaml", "project")):
+        args = ["ingest", str(path), "--kind", kind, "--municipality", "Zwijndrecht", "-q"]
+        subprocess.run(kb + args, env=env, check=True, timeout=300, capture_output=True)
+    with running_server(env) as url:
+        yield url
+
+
+def _visible_text(pg) -> str:
+    return pg.locator("body").inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_server, tmp_path):  # noqa: F811
+    page.goto(hostile_server, wait_until="load")
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#ask").click()
+    page.get_by_text("Sources").first.wait_for(timeout=60_000)
+    page.get_by_text("Quokka register", exact=False).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # an injected image would have failed to load by now
+    page.screenshot(path=str(tmp_path / "xss-ask.png"), full_page=True)
+    assert page.evaluate(INERT_JS) == INERT
+    text = _visible_text(page)
+    for payload in (SCRIPT, IMG, LINK):  # the PDF's and the record's text, as written
+        assert payload in text, (payload, text[:3000])
+    assert f"Quokka register {IMG}" in text  # the project's title (answer and cards)
+
+    page.get_by_role("tab", name="Projects").click()
+    page.locator("#project-text textarea").fill("quokka register tellingen")
+    page.locator("#find").click()
+    page.locator("#projects-table").get_by_text("Quokka register", exact=False).filter(
+        visible=True).first.wait_for(timeout=60_000)  # fmt: skip
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / "xss-projects.png"), full_page=True)
+    assert page.evaluate(INERT_JS) == INERT
+    assert f"Quokka register {IMG}" in page.locator("#projects-table").inner_text()
+
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#documents").get_by_text("Quokka register", exact=False).filter(
+        visible=True).first.wait_for(timeout=30_000)  # fmt: skip
+    hostile = make_pdf(tmp_path / "nieuw <b>vet<b> plan.pdf", [
+        "<svg onload=window.__xss=4></svg> Het nieuwe plan van Zwijndrecht.",
+    ])  # fmt: skip
+    page.locator("#upload input[type=file]").set_input_files(str(hostile))
+    page.wait_for_timeout(1500)
+    page.locator("#add").click()
+    page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
+    page.locator("#documents").get_by_text("<svg onload", exact=False).filter(
+        visible=True).first.wait_for(timeout=30_000)  # fmt: skip
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / "xss-documents.png"), full_page=True)
+    assert page.evaluate(INERT_JS) == INERT
+    docs = page.locator("#documents").inner_text()
+    assert SCRIPT in docs  # the PDF's first line is its title
+    assert "<svg onload=window.__xss=4></svg>" in docs
+    assert page.locator("svg[onload]").count() == 0
+    assert page.outside == [], page.outside
+
+
+def test_document_text_cannot_form_links_in_the_answer():
+    from ui.render import answer_markdown
+
+    answer = {
+        "answer": f"Zie {LINK} [1]\n[2]: javascript:window.__xss=5 [2]", "answered": True,
+        "sources": [], "building_blocks": [], "projects": [],
+    }  # fmt: skip
+    md = answer_markdown(answer, {}, QUESTION)
+    assert "[1]" in md and md.count("[2]") == 1  # the citation marker, not the definition
+    assert "\\[click\\]\\(javascript:window.\\_\\_xss=3\\)" in md
+    assert "\\[2\\]: javascript" in md
