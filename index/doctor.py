@@ -93,8 +93,7 @@ def _check(home: Path) -> Report:
     try:
         if not _check_sqlite(db, report):
             return report
-        rowids, vectors = _chunk_vectors(db, report)
-        _check_vectors(home, report, rowids, vectors)
+        rowids = _check_vectors(home, report, db)
         _check_bm25(home, report, rowids)
         stored = {r[0] for r in db.execute("SELECT stored_path FROM documents") if r[0]}
         _check_files(home, report, stored)
@@ -111,6 +110,13 @@ def _check_sqlite(db: sqlite3.Connection, report: Report) -> bool:
     if result != ["ok"]:
         report.add(PROBLEM, "SQLite integrity check failed: " + "; ".join(result[:5]))
         return False
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"manifest", "documents", "chunks"} <= tables or not db.execute(
+        "SELECT 1 FROM manifest LIMIT 1"
+    ).fetchone():
+        if "documents" in tables and db.execute("SELECT 1 FROM documents LIMIT 1").fetchone():
+            report.add(PROBLEM, "documents without the tables or manifest that describe them")
+        return False  # created but never finished (a crash at the very start): still empty
     orphans = db.execute("SELECT COUNT(*) FROM pragma_foreign_key_check('chunks')").fetchone()[0]
     if orphans:
         report.add(PROBLEM, f"{orphans} chunks belong to no document")
@@ -143,12 +149,10 @@ def _check_sqlite(db: sqlite3.Connection, report: Report) -> bool:
     return True
 
 
-def _chunk_vectors(db: sqlite3.Connection, report: Report) -> tuple[np.ndarray, dict[int, bytes]]:
-    rows = db.execute("SELECT rowid, vector FROM chunks ORDER BY rowid").fetchall()
-    return np.array([r[0] for r in rows], dtype=np.int64), {r[0]: r[1] for r in rows}
-
-
-def _check_vectors(home: Path, report: Report, rowids: np.ndarray, blobs: dict[int, bytes]) -> None:
+def _check_vectors(home: Path, report: Report, db: sqlite3.Connection) -> np.ndarray:
+    """The FAISS file against SQLite; returns the chunk row ids (sorted)."""
+    rowids = np.array([r[0] for r in db.execute("SELECT rowid FROM chunks ORDER BY rowid")],
+                      dtype=np.int64)  # fmt: skip
     gen = report.generation
     current = home / f"vectors-{gen}.faiss"
     for path in sorted(home.glob("vectors-*")):
@@ -156,24 +160,28 @@ def _check_vectors(home: Path, report: Report, rowids: np.ndarray, blobs: dict[i
             report.add(FIXABLE, f"stale FAISS file {path.name} (not of generation {gen})")
     if not current.is_file():
         report.add(FIXABLE, f"FAISS file {current.name} is missing (rebuilt when the store opens)")
-        return
+        return rowids
     try:
         index = VectorIndex.read(current)
-        ids, vecs = index.all()
+        ids = np.sort(index.ids())
     except Exception as e:  # noqa: BLE001 - any damage means: rebuild
         report.add(FIXABLE, f"FAISS file {current.name} is unreadable ({type(e).__name__})")
-        return
-    if len(ids) != len(rowids) or set(ids.tolist()) != set(rowids.tolist()):
-        extra = len(set(ids.tolist()) - set(rowids.tolist()))
-        lacking = len(set(rowids.tolist()) - set(ids.tolist()))
+        return rowids
+    if not np.array_equal(ids, rowids):
+        extra, lacking = len(np.setdiff1d(ids, rowids)), len(np.setdiff1d(rowids, ids))
         report.add(FIXABLE, f"FAISS file {current.name} holds {len(ids)} vectors for "
                             f"{len(rowids)} chunks ({lacking} missing, {extra} extra)")  # fmt: skip
-        return
-    if len(ids):
-        order = np.argsort(ids)
-        truth = np.frombuffer(b"".join(blobs[int(i)] for i in ids[order]), dtype=np.float32)
-        if not np.allclose(vecs[order].ravel(), truth, atol=1e-6):
+        return rowids
+    # The vectors themselves, a batch at a time (a large store does not fit twice in memory).
+    cur = db.execute("SELECT rowid, vector FROM chunks WHERE length(vector) = ? ORDER BY rowid",
+                     (index.dim * 4,))  # fmt: skip
+    while rows := cur.fetchmany(10_000):
+        truth = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        held = index.reconstruct(np.array([r[0] for r in rows], dtype=np.int64))
+        if not np.allclose(held.ravel(), truth, atol=1e-6):
             report.add(FIXABLE, f"FAISS file {current.name} holds vectors that differ from SQLite")
+            break
+    return rowids
 
 
 def _check_bm25(home: Path, report: Report, rowids: np.ndarray) -> None:
@@ -219,11 +227,14 @@ def _repair(home: Path, report: Report) -> None:
             m = dict(db.execute("SELECT key, value FROM manifest"))
         finally:
             db.close()
-        store = Store(home, (m["model"], int(m["dim"]), m["fingerprint"]), check_model=False)
         try:
-            store.rebuild_caches()
-        finally:
-            store.close()
+            store = Store(home, (m["model"], int(m["dim"]), m["fingerprint"]), check_model=False)
+            try:
+                store.rebuild_caches()
+            finally:
+                store.close()
+        except Exception as e:  # noqa: BLE001 - e.g. a vector of the wrong size in SQLite
+            report.add(PROBLEM, f"FAISS and BM25 cannot be rebuilt ({type(e).__name__}: {e})")
         for path in home.glob("bm25-*"):  # a .tmp folder left by a crash
             if path.name != f"bm25-{report.generation}":
                 shutil.rmtree(path, ignore_errors=True)

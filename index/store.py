@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS chunks (
   page INTEGER, section TEXT, kind TEXT NOT NULL, municipality TEXT, language TEXT,
   project_id TEXT, building_blocks TEXT NOT NULL DEFAULT '[]', vector BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+-- filters look row ids up by these; without them a filter reads every row's vector
+CREATE INDEX IF NOT EXISTS chunks_municipality ON chunks(municipality);
+CREATE INDEX IF NOT EXISTS chunks_kind ON chunks(kind);
 """
 
 
@@ -171,6 +174,9 @@ class Store:
         self._batch_depth = 0
         self._dirty = False  # written since the FAISS file was last persisted
         self._init_manifest(check_model)
+        # The generation the in-memory FAISS index reflects; another process's commits
+        # (`kb ingest` while `kb serve` runs) move the stored one past it: see _refresh.
+        self._seen = self.generation
         self.vectors = self._load_vectors()
         self._bm25: Bm25Index | None = None
 
@@ -238,12 +244,18 @@ class Store:
         cur = self._db.execute("SELECT rowid, vector FROM chunks ORDER BY rowid")
         while rows := cur.fetchmany(10_000):
             id_parts.append(np.array([r[0] for r in rows], dtype=np.int64))
-            vec_parts.append(np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim))
+            raw = b"".join(r[1] for r in rows)
+            vec_parts.append(np.frombuffer(raw, dtype=np.float32).reshape(-1, dim))
         return VectorIndex.build(dim, np.concatenate(id_parts), np.vstack(vec_parts))
 
     def _persist_vectors(self, index: VectorIndex | None = None) -> None:
+        if self._seen != self.generation:  # another process has committed since
+            if index is not None:
+                return  # a file of this generation's name would lie; the next open rebuilds
+            with self._read_snapshot():
+                self._refresh()  # the in-memory index of one committed state, then persisted
         index = index or self.vectors
-        gen = self.generation
+        gen = self._seen
         target = self._vector_file(gen)
         tmp = target.with_suffix(".faiss.tmp")
         index.write(tmp)
@@ -300,6 +312,7 @@ class Store:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
+        current = self.generation == self._seen  # no other process wrote since our caches
         try:
             yield self._db
         except BaseException:
@@ -309,6 +322,32 @@ class Store:
             gen = self.generation + 1
             self._set_manifest(generation=str(gen))
             self._db.execute("COMMIT")
+            self._seen = gen if current else -1  # -1: derive the caches again before use
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[None]:
+        """One read transaction: every read inside sees the same committed state."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    def _refresh(self) -> None:
+        """Derive the in-memory FAISS and BM25 again when another process has committed
+        since they were made, so that a search never mixes two states of the store."""
+        gen = self.generation
+        if gen == self._seen:
+            return
+        self._seen = gen
+        try:
+            self.vectors = VectorIndex.read(self._vector_file(gen))
+        except Exception:  # not written yet (the writer persists at the end of its batch)
+            self.vectors = self._rebuild_vectors(int(self.manifest().get("dim", self.dim)))
+        self._bm25 = None
 
     # ---- writes -------------------------------------------------------------------------
     def put(self, doc: DocumentRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> list[str]:
@@ -448,7 +487,8 @@ class Store:
         yield from (_chunk(r) for r in rows)
 
     def vectors_of(self, rowids: Sequence[int]) -> np.ndarray:
-        with self._lock:
+        with self._lock, self._read_snapshot():
+            self._refresh()
             return np.stack([self.vectors.index.reconstruct(int(i)) for i in rowids])
 
     def allowed_rowids(self, filters: Filters) -> np.ndarray | None:
@@ -468,6 +508,7 @@ class Store:
         text: str | None = None,
         mode: str = "dense",
         depth: int = 50,
+        dense_weight: float = 0.5,
     ) -> list[Hit]:
         """The k best chunks for a query, best first.
 
@@ -476,10 +517,12 @@ class Store:
             text: the query's text (for bm25 and hybrid).
             mode: 'dense', 'bm25', or 'hybrid' (reciprocal rank fusion of both).
             depth: how many candidates each retriever gives to the fusion.
+            dense_weight: the dense ranking's share of the fusion (BM25 has the rest).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        with self._lock:
+        with self._lock, self._read_snapshot():
+            self._refresh()
             allowed = self.allowed_rowids(filters or Filters())
             if allowed is not None and not len(allowed):
                 return []
@@ -495,7 +538,8 @@ class Store:
             elif mode == "bm25":
                 ranked = list(zip(lex_ids, lex_scores, strict=True))
             else:
-                ranked = rrf([dense_ids, lex_ids])
+                w = 2 * dense_weight  # 0.5: both weigh 1, plain RRF
+                ranked = rrf([dense_ids, lex_ids], weights=[w, 2 - w])
             ranked = ranked[:k]
             rows = self.chunks([i for i, _ in ranked])
             lex = dict(zip(lex_ids, lex_scores, strict=True))
@@ -529,6 +573,7 @@ class Store:
         """Derive the FAISS file and the BM25 folder of this generation from SQLite again
         (`kb doctor --repair`); files of other generations and crashed .tmp files go."""
         with self._lock:
+            self._seen = self.generation
             self.vectors = self._rebuild_vectors(int(self.manifest().get("dim", self.dim)))
             shutil.rmtree(self.home / f"bm25-{self.generation}", ignore_errors=True)
             self._bm25 = None

@@ -1,8 +1,9 @@
 """The strategy check: a draft strategy against the guide's building blocks.
 
 The draft is parsed and embedded in memory (stored only with `add=True`). Each of its
-chunks is scored against every block's prototype (kb.tagging); a block is *covered* when
-enough chunks speak to it, *weak* when one or a few do, *missing* otherwise. For every gap
+chunks, and each of its sentences, is scored against every block's prototype (kb.tagging);
+a block is *covered* when enough chunks speak to it, *weak* when one does or a sentence
+mentions it, *missing* otherwise. For every gap
 the result gives the guide's action perspectives for that block and comparable projects
 in the region that work on it, other municipalities first.
 """
@@ -22,7 +23,7 @@ from ingest import Document, IngestError
 from ingest.loader import load_file
 from kb import settings, tagging
 from kb.answer import snippet
-from kb.text import slugify
+from kb.text import sentences, slugify
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 STAGES = ("ambition", "organisation", "foundations", "applications", "public-value")
 STATUSES = ("covered", "weak", "missing")
 # A block is covered when at least `covered_chunks` of the draft's chunks are tagged with
-# it, weak when at least `weak_chunks` are or its best chunk reaches `weak_score` (a passage
-# that mentions it without being about it), missing otherwise. Tuned by bench/coverage.py
+# it; weak when at least `weak_chunks` are, or its best chunk reaches `weak_score`, or one
+# sentence mentions it (a passing mention is diluted in a chunk about something else, so
+# sentences are embedded one by one as well); missing otherwise. Tuned by bench/coverage.py
 # on the first four shipped strategies; docs/benchmarks.md gives the held-out figures.
 
 
@@ -42,6 +44,8 @@ class Thresholds:
     covered_chunks: int = 2
     weak_chunks: int = 1
     weak_score: float = 0.08
+    # A single sentence whose best block this is, by this centred likeness, is a mention.
+    sentence_score: float = 0.14
 
 
 EVIDENCE = 3
@@ -122,47 +126,65 @@ class CheckResult:
         return next((b.status for b in self.blocks if b.id == block_id), None)
 
 
-def classify(chunks: int, best: float, t: Thresholds = Thresholds()) -> str:
-    """A block's status from the number of draft chunks tagged with it and its best score."""
+def classify(chunks: int, best: float, mentions: int = 0, t: Thresholds = Thresholds()) -> str:
+    """A block's status from the number of draft chunks tagged with it, its best chunk score
+    and the number of sentences that mention it."""
     if chunks >= t.covered_chunks:
         return "covered"
-    if chunks >= t.weak_chunks or best >= t.weak_score:
+    if chunks >= t.weak_chunks or best >= t.weak_score or mentions >= 1:
         return "weak"
     return "missing"
 
 
+def mentions(
+    draft: Draft, protos: tagging.Prototypes, t: Thresholds
+) -> list[tuple[int, int, float]]:
+    """(sentence index, block index, centred likeness) for sentences that mention a block."""
+    if not len(draft.sentence_vectors):
+        return []
+    s = tagging.scores(draft.sentence_vectors, protos)
+    best = s.argmax(axis=1)
+    return [(i, int(j), float(s[i, j])) for i, j in enumerate(best) if s[i, j] >= t.sentence_score]
+
+
 def coverage(
-    vectors: np.ndarray,
-    pages: list[int | None],
-    texts: list[str],
+    draft: Draft,
     protos: tagging.Prototypes,
     catalogue: dict[str, dict],
     t: Thresholds = Thresholds(),
 ) -> list[BlockCoverage]:
-    """Coverage of every block by a document's chunk vectors."""
-    s = tagging.scores(vectors, protos)
-    tags = tagging.assign(vectors, protos, t.margin, t.top_n)
+    """Coverage of every block by a draft's chunks and sentences."""
+    rows = draft.rows
+    s = tagging.scores(draft.vectors, protos)
+    tags = tagging.assign(draft.vectors, protos, t.margin, t.top_n)
+    said = mentions(draft, protos, t)
     out = []
     for j, bid in enumerate(protos.ids):
         col = s[:, j] if len(s) else np.zeros(0)
-        n = sum(bid in t for t in tags)
+        n = sum(bid in tag for tag in tags)
         best = float(col.max()) if len(col) else 0.0
-        status = classify(n, best, t)
-        order = [i for i in np.argsort(-col) if col[i] >= t.margin / 2][:EVIDENCE]
-        ev = [Evidence(pages[i], snippet(texts[i], 240), round(float(col[i]), 4)) for i in order]
+        mine = sorted((m for m in said if m[1] == j), key=lambda m: -m[2])
+        status = classify(n, best, len(mine), t)
+        ev: list[Evidence] = []
+        if status == "covered" or (status == "weak" and not mine):
+            order = [i for i in np.argsort(-col) if col[i] >= t.margin / 2][:EVIDENCE]
+            ev = [
+                Evidence(rows[i].page, snippet(rows[i].text, 240), round(float(col[i]), 4))
+                for i in order
+            ]
+        elif status == "weak":  # the sentences that mention it say more than their chunks
+            for i, _, score in mine[:EVIDENCE]:
+                chunk = rows[draft.sentences[i][0]]
+                ev.append(
+                    Evidence(chunk.page, snippet(draft.sentences[i][1], 240), round(score, 4))
+                )
         info = catalogue.get(bid, {})
         out.append(
             BlockCoverage(
-                bid,
-                info.get("name", bid),
-                info.get("stage"),
-                status,
-                n,
-                round(best, 4),
-                ev if status != "missing" else ev[:1],
+                bid, info.get("name", bid), info.get("stage"), status, n, round(best, 4), ev
             )
         )
-    order = {s: i for i, s in enumerate(STAGES)}
+    order = {st: i for i, st in enumerate(STAGES)}
     out.sort(key=lambda b: (order.get(b.stage or "", len(STAGES)), b.id))
     return out
 
@@ -194,7 +216,8 @@ def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, lis
                 where = where or c.section or ""
                 for line in c.text.splitlines():
                     m = _ITEM.match(line)
-                    if m:
+                    # Neighbouring chunks overlap: an item may come twice.
+                    if m and m.group(1).strip() not in items:
                         items.append(m.group(1).strip())
             elif section.endswith("related projects"):
                 related += _PROJECT_ID.findall(c.text)
@@ -202,11 +225,11 @@ def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, lis
 
 
 def _projects(
-    kb: KnowledgeBase, block_id: str, municipality: str | None, related: list[str]
+    catalogue: list[dict], block_id: str, municipality: str | None, related: list[str]
 ) -> list[GapProject]:
     """Projects on this block: other municipalities first, then the guide's own examples,
     then the furthest along."""
-    mine = [p for p in kb.projects() if block_id in p.get("building_blocks", [])]
+    mine = [p for p in catalogue if block_id in p.get("building_blocks", [])]
 
     def rank(p: dict) -> tuple:
         own = bool(municipality) and p.get("municipality") == municipality
@@ -229,6 +252,8 @@ class Draft:
     row: DocumentRow
     rows: list[ChunkRow]
     vectors: np.ndarray
+    sentences: list[tuple[int, str]]  # (chunk index, sentence)
+    sentence_vectors: np.ndarray
 
 
 def read(
@@ -262,7 +287,9 @@ def read(
         row, rows, vectors = kb._prepare(doc, None)
     except IngestError as e:
         raise CheckError(f"{path.name}: {e}") from e
-    return Draft(doc, data, row, rows, vectors)
+    said = [(i, sent) for i, r in enumerate(rows) for sent in sentences(r.text)]
+    sentence_vectors = kb.embedder.embed_documents([sent for _, sent in said])
+    return Draft(doc, data, row, rows, vectors, said, sentence_vectors)
 
 
 def check(
@@ -287,19 +314,14 @@ def check(
             "the knowledge base holds no guide with building blocks: ingest the guide first"
         )
     d = read(kb, pdf_path, municipality, password)
-    blocks = coverage(
-        d.vectors,
-        [r.page for r in d.rows],
-        [r.text for r in d.rows],
-        protos,
-        kb.building_blocks(),
-    )
+    blocks = coverage(d, protos, kb.building_blocks())
     gaps = []
+    catalogue = kb.projects()
     for b in blocks:
         if b.status == "covered":
             continue
         items, where, related = _perspectives(kb, b.id)
-        projects = _projects(kb, b.id, d.doc.municipality, related)
+        projects = _projects(catalogue, b.id, d.doc.municipality, related)
         gaps.append(Gap(b.id, b.name, b.stage, b.status, items, where, projects))
     added = _add(kb, d) if add else None
     return CheckResult(

@@ -101,6 +101,7 @@ class KnowledgeBase:
         self.mode = "hybrid"
         self._cache: dict[str, tuple[object, object]] = {}
         self._batch: _EmbedBatches | None = None  # set while ingest() runs
+        self.batch_embedding = True  # False: embed and store each document on its own
 
     def _cached(self, name: str, version: object, build: Callable[[], object]):
         """A value derived from the store, rebuilt only when `version` changes."""
@@ -259,6 +260,7 @@ class KnowledgeBase:
         for r in results:
             if on_result:
                 on_result(r)
+
         def emit(rs: list[IngestResult]) -> None:
             for r in rs:
                 results.append(r)
@@ -266,13 +268,19 @@ class KnowledgeBase:
                     on_result(r)
 
         with self._write_lock, self.store.batch():
-            self._batch = _EmbedBatches(self, emit)
+            batch = self._batch = _EmbedBatches(self, emit) if self.batch_embedding else None
             try:
                 for item in tqdm(items, desc="ingest", unit="file", disable=None if progress else True, leave=False):
-                    self._batch.results(self._ingest_item(item, kind, municipality, password))
-                self._batch.finish()
+                    lines = self._ingest_item(item, kind, municipality, password)
+                    if batch:
+                        batch.results(lines)
+                    else:
+                        emit(lines)
+                if batch:
+                    batch.finish()
             finally:
-                self._batch.close()
+                if batch:
+                    batch.close()
                 self._batch = None
             tagging.sync(self)  # a new guide re-tags what came before it
         return results
@@ -406,6 +414,8 @@ class KnowledgeBase:
         hits = self.retrieve(question, k=max(30, 4 * k), filters=filters, vector=vector)
         chosen = select_diverse(hits, k)
         docs = {d: self.store.document(d) for d in {h.chunk.document_id for h in chosen}}
+        # A document removed (or replaced) by another thread since the search is not cited.
+        chosen = [h for h in chosen if docs[h.chunk.document_id] is not None]
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
         lang = detect_language(question)
         answered = self.confident(question, chosen)

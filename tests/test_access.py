@@ -90,6 +90,13 @@ def test_with_the_login_the_api_and_stored_files_work(server):
     with _login(url) as s:
         r = s.get("gradio_api/file=" + str(stored.resolve()))
         assert r.status_code == 200 and b"parkeersensoren" in r.content
+        # only the stored copies are served: not the store itself, nothing else on the disk
+        files = (home / "files").resolve()
+        for other in (home.resolve() / "kb.sqlite", files / ".." / "kb.sqlite", "/etc/passwd",
+                      Path(__file__).resolve()):  # fmt: skip
+            r = s.get(f"gradio_api/file={other}")
+            assert r.status_code in (403, 404), (other, r.status_code)
+            assert b"SQLite format" not in r.content and b"root:" not in r.content
 
 
 def test_uploads_are_capped_and_leave_nothing_outside_kb_home(server, tmp_path):
@@ -102,6 +109,7 @@ def test_uploads_are_capped_and_leave_nothing_outside_kb_home(server, tmp_path):
     pdf = make_pdf(tmp_path / name, ["Ridderkerk zet in op een digitale wijkapp voor meldingen."])
     out = c.predict([handle_file(str(pdf))], "Ridderkerk", "strategy", api_name="/ingest")
     assert out["counts"] == {"added": 1}, out
+    assert out["results"][0]["name"] == name and str(home) not in str(out)
     # Gradio received it in KB_HOME/uploads (nothing in the system temp folder) and its
     # temporary copy is gone; the store's own copy is in KB_HOME/files.
     assert not list(Path(tempfile.gettempdir(), "gradio").glob(f"*/{name}"))

@@ -73,16 +73,47 @@ def test_map_and_collaboration_tabs_render_offline(page, live_server, tmp_path):
     svg = page.locator("#project-map").inner_text()
     assert "Rotterdam" in svg and "107 projects" in svg
     assert page.locator("#project-map .scatterlayer .point").count() >= 21
+    # Plotly's drag layer lies over the points: move the mouse onto one, as a user would.
+    box = page.locator("#project-map .scatterlayer .point").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator("#project-map .hoverlayer").get_by_text("project", exact=False).first.wait_for(
+        timeout=10_000)  # fmt: skip
     page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
 
     page.get_by_role("tab", name="Collaborations").click()
     page.locator("#collab-map .js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
-    page.locator("#collab-list").get_by_text("opportunities", exact=False).first.wait_for(timeout=60_000)
-    assert "both work on" in page.locator("#collab-list").inner_text()
+    ranked = page.locator("#collab-list")
+    ranked.get_by_text("opportunities", exact=False).first.wait_for(timeout=60_000)
+    assert "both work on" in ranked.inner_text()
     assert page.locator("#collab-map .scatterlayer path.js-line").count() > 0  # the edges
     number = page.locator("#collab-threshold input[type=number]")
     number.fill("0.7")
     number.press("Enter")
-    page.locator("#collab-map").get_by_text("similarity ≥ 0.70", exact=False).wait_for(timeout=60_000)
+    page.locator("#collab-map").get_by_text("similarity ≥ 0.70", exact=False).wait_for(
+        timeout=60_000)  # fmt: skip
+    ranked.get_by_text("similarity ≥ 0.70", exact=False).first.wait_for(timeout=10_000)
     page.screenshot(path=str(tmp_path / "collaborations.png"), full_page=True)
+    assert page.outside[before:] == [], page.outside[before:]
+
+
+def test_check_tab_shows_coverage_gaps_and_chart(page, live_server, tmp_path):  # noqa: F811
+    from tests.conftest import CORPUS
+
+    before = len(page.outside)
+    page.goto(live_server, wait_until="load")
+    page.get_by_role("tab", name="Check").click()
+    pdf = CORPUS / "strategies" / "zoetermeer-digitale-agenda.pdf"
+    page.locator("#check-upload input[type=file]").set_input_files(str(pdf))
+    page.wait_for_timeout(1500)
+    page.locator("#check-run").click()
+    summary = page.locator("#check-summary")
+    summary.get_by_text("building blocks", exact=False).wait_for(timeout=180_000)
+    assert "Digitale Agenda Zoetermeer" in summary.inner_text()
+    table = page.locator("#check-table").inner_text()
+    assert "Data management" in table and "missing" in table
+    page.locator("#check-chart .js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    assert page.locator("#check-chart .barlayer .point").count() >= 5
+    gaps = page.locator("#check-gaps").inner_text()
+    assert "Action perspectives" in gaps and "Projects in the region" in gaps
+    page.screenshot(path=str(tmp_path / "check.png"), full_page=True)
     assert page.outside[before:] == [], page.outside[before:]

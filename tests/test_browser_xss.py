@@ -5,6 +5,7 @@ tests/test_browser.py, against a live server with the tiny hashing embedder)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from bench.load import running_server
-from tests.conftest import make_pdf
+from tests.conftest import CORPUS, make_pdf
 from tests.test_browser import page  # noqa: F401  (fixture; skips without chromium)
 
 SCRIPT = "<script>window.__xss=1</script>"
@@ -64,6 +65,12 @@ def hostile_server(tmp_path_factory):
            "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
     env.pop("KB_AUTH", None)
     kb = [sys.executable, "-c", "from kb.cli import main; main()"]
+    base = src / "base"  # the guide (for the Check tab) and the municipalities (for the map)
+    shutil.copytree(CORPUS / "guide", base / "guide", ignore=shutil.ignore_patterns("pdf"))
+    shutil.copy(CORPUS / "municipalities.yaml", base / "municipalities.yaml")
+    (base / ".kbignore").write_text("municipalities.yaml\n")
+    subprocess.run(kb + ["ingest", str(base), "-q"], env=env, check=True, timeout=300,
+                   capture_output=True)  # fmt: skip
     for path, kind in ((src / "quokka.pdf", "strategy"), (src / "quokka.yaml", "project")):
         args = ["ingest", str(path), "--kind", kind, "--municipality", "Zwijndrecht", "-q"]
         subprocess.run(kb + args, env=env, check=True, timeout=300, capture_output=True)
@@ -120,6 +127,25 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
     assert SCRIPT in docs  # the PDF's first line is its title
     assert "<svg onload=window.__xss=4></svg>" in docs
     assert page.locator("svg[onload]").count() == 0
+
+    page.get_by_role("tab", name="Map").click()
+    page.locator("#project-map").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate(INERT_JS) == INERT
+
+    page.get_by_role("tab", name="Check").click()
+    draft = make_pdf(tmp_path / "concept.pdf", [
+        f"{SCRIPT}\nConcept strategie: Zwijndrecht deelt data over de polder.\n{IMG}\n{LINK}",
+    ], footer=False)  # fmt: skip
+    page.locator("#check-upload input[type=file]").set_input_files(str(draft))
+    page.wait_for_timeout(1500)
+    page.locator("#check-run").click()
+    page.locator("#check-summary").get_by_text("building blocks", exact=False).wait_for(
+        timeout=120_000)  # fmt: skip
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / "xss-check.png"), full_page=True)
+    assert page.evaluate(INERT_JS) == INERT
+    assert SCRIPT in page.locator("#check-summary").inner_text()  # the draft's title
     assert page.outside == [], page.outside
 
 

@@ -216,3 +216,13 @@ def test_questions_on_an_empty_store_is_a_clear_error(kb_home, tmp_path):
     r = CliRunner().invoke(cli, ["eval", "--questions", str(tmp_path / "q.yaml")])
     assert r.exit_code == 1
     assert "empty: run `kb ingest corpus` first" in r.output
+
+
+def test_weighted_fusion_follows_the_heavier_ranking():
+    from index.bm25 import rrf
+
+    a, b = [1, 2, 3], [3, 2, 1]
+    assert [i for i, _ in rrf([a, b], weights=[1.4, 0.6])] == [1, 2, 3]
+    assert [i for i, _ in rrf([a, b], weights=[0.6, 1.4])] == [3, 2, 1]
+    assert dict(rrf([a, b], weights=[1.4, 0.6]))[1] == pytest.approx(1.4 / 61 + 0.6 / 63)
+    assert rrf([a, b]) == rrf([a, b], weights=[1.0, 1.0])  # no weights: plain RRF

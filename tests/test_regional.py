@@ -159,6 +159,10 @@ def test_hover_lists_each_project_escaped(region_kb, tmp_path):
     assert "3 projects" in hover and "dominant theme: sensors" in hover
     m = regional.Marker("x", "A <b>", 52.0, 4.3, projects=[{"title": "<script>", "status": "idea"}])
     assert "<script>" not in m.hover() and "&lt;script&gt;" in m.hover()
+    many = regional.Marker("y", "Y", 52.0, 4.3, projects=[
+        {"title": f"Project {i:02d}", "status": "pilot"} for i in range(20)])  # fmt: skip
+    assert "Project 14" in many.hover() and "Project 15" not in many.hover()
+    assert many.hover().endswith(f"… and {20 - regional.HOVER_PROJECTS} more")
 
 
 def test_filters_by_theme_stage_and_status(region_kb):

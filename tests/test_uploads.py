@@ -158,6 +158,7 @@ def test_gradio_temporary_copies_are_removed_once_ingested(h, kb_home, tmp_path,
     assert all(line.startswith("added: ") for line in lines), lines
     out = h.ingest([str(api_copy)], "Nissewaard", "strategy")
     assert out["counts"] == {"added": 1}
+    assert out["results"][0]["name"] == "api.pdf"  # not its path on the server
     assert not tmp_copy.exists() and not tmp_copy.parent.exists()
     assert not api_copy.exists() and not api_copy.parent.exists()
     assert elsewhere.exists()  # a file that is not Gradio's temporary copy stays

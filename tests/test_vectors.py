@@ -21,7 +21,8 @@ def _unit(n: int, seed: int = 0) -> np.ndarray:
 def test_choice_switches_at_the_threshold():
     assert choose_kind(LIMIT - 1, LIMIT) == "flat"
     assert choose_kind(LIMIT, LIMIT) == "ivf"
-    assert VectorIndex.build(DIM, np.arange(LIMIT - 1), _unit(LIMIT - 1), limit=LIMIT).kind == "flat"
+    small = VectorIndex.build(DIM, np.arange(LIMIT - 1), _unit(LIMIT - 1), limit=LIMIT)
+    assert small.kind == "flat"
     assert VectorIndex.build(DIM, np.arange(LIMIT), _unit(LIMIT), limit=LIMIT).kind == "ivf"
 
 

@@ -74,7 +74,11 @@ class Handlers:
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
-        return {"results": [asdict(r) for r in results], "counts": counts}
+        rows = [asdict(r) for r in results]
+        for row in rows:  # name the file as uploaded, not by its path on the server
+            for f in files or []:
+                row["name"] = row["name"].replace(str(Path(f)), Path(f).name)
+        return {"results": rows, "counts": counts}
 
     # UI
     def chat(self, question: str, history: list, municipality: str, kind: str):
