@@ -111,9 +111,10 @@ def _check_sqlite(db: sqlite3.Connection, report: Report) -> bool:
         report.add(PROBLEM, "SQLite integrity check failed: " + "; ".join(result[:5]))
         return False
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"manifest", "documents", "chunks"} <= tables or not db.execute(
-        "SELECT 1 FROM manifest LIMIT 1"
-    ).fetchone():
+    if (
+        not {"manifest", "documents", "chunks"} <= tables
+        or not db.execute("SELECT 1 FROM manifest LIMIT 1").fetchone()
+    ):
         if "documents" in tables and db.execute("SELECT 1 FROM documents LIMIT 1").fetchone():
             report.add(PROBLEM, "documents without the tables or manifest that describe them")
         return False  # created but never finished (a crash at the very start): still empty

@@ -202,25 +202,33 @@ def by_stage(blocks: list[BlockCoverage]) -> list[StageCoverage]:
     return out
 
 
+def _join(parts: list[str]) -> str:
+    """Consecutive chunks of one section as one text: the overlap between two is kept once."""
+    text = ""
+    for part in parts:
+        k = next((k for k in range(min(len(text), len(part)), 0, -1) if text.endswith(part[:k])), 0)
+        # Without an overlap the cut fell inside a line unless the next part opens an item.
+        glue = "" if k else ("\n" if _ITEM.match(part) else " ")
+        text = text + glue + part[k:] if text else part
+    return text
+
+
 def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, list[str]]:
     """The guide's action perspectives for a block, where they are, and its related projects."""
-    items: list[str] = []
     where = ""
+    parts: list[str] = []
     related: list[str] = []
     for doc in kb.store.documents(kind="guide"):
         for c in kb.store.chunks_of(doc.id):
             if block_id not in c.building_blocks:
                 continue
             section = (c.section or "").lower()
-            if section.endswith("action perspectives"):
-                where = where or c.section or ""
-                for line in c.text.splitlines():
-                    m = _ITEM.match(line)
-                    # Neighbouring chunks overlap: an item may come twice.
-                    if m and m.group(1).strip() not in items:
-                        items.append(m.group(1).strip())
+            if section.endswith("action perspectives") and where in ("", c.section):
+                where = c.section or ""
+                parts.append(c.text)
             elif section.endswith("related projects"):
                 related += _PROJECT_ID.findall(c.text)
+    items = [m.group(1).strip() for line in _join(parts).splitlines() if (m := _ITEM.match(line))]
     return items, where, related
 
 

@@ -330,3 +330,14 @@ def test_a_passing_mention_in_one_sentence_makes_a_block_weak(fake_kb, guide_dir
     inc = next(b for b in check(fake_kb, pdf).blocks if b.id == "digital-inclusion")
     assert inc.status == "weak" and inc.evidence[0].page == 3
     assert inc.chunks == 0 and "elderly" in inc.evidence[0].snippet  # the sentence, not a chunk
+
+
+def test_perspectives_cut_across_chunks_are_joined_whole():
+    from kb.check import _ITEM, _join
+
+    overlapping = _join(["1. **Map.** Do a. Then b", "Then b and c.\n2. **Train.** Do d."])
+    assert overlapping == "1. **Map.** Do a. Then b and c.\n2. **Train.** Do d."
+    cut_after_marker = _join(["4. **Share.** Pool roles.\n5.", "**Lead.** Train managers first."])
+    items = [m.group(1) for ln in cut_after_marker.splitlines() if (m := _ITEM.match(ln))]
+    assert items == ["**Share.** Pool roles.", "**Lead.** Train managers first."]
+    assert _join(["1. **A.** x", "2. **B.** y"]).splitlines() == ["1. **A.** x", "2. **B.** y"]

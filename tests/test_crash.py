@@ -245,7 +245,8 @@ def test_doctor_repairs_what_derives_from_sqlite(kb_home, tmp_path):
     assert r.output.count("repaired: ") == 5 and "fixable: " not in r.output
     assert _doctor().exit_code == 0
     assert sorted(p.name for p in kb_home.iterdir() if "vectors" in p.name or "bm25" in p.name) == [
-        f"bm25-{gen}", f"vectors-{gen}.faiss"
+        f"bm25-{gen}",
+        f"vectors-{gen}.faiss",
     ]
     check_open(kb_home)
 
