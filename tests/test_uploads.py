@@ -132,12 +132,12 @@ def test_a_second_upload_never_overwrites_another_documents_copy(h, tmp_path):
     first = make_pdf(a_dir / "plan.pdf", ["Het plan van Delft voor digitale dienstverlening."])
     second = make_pdf(b_dir / "plan.pdf", ["Het plan van Gouda voor slimme verlichting."])
     assert first.read_bytes() != second.read_bytes()
-    _upload(h, [first])
+    _upload(h, [first], municipality="Delft")
     [doc_a] = h.kb.store.documents()
     copy_a = h.kb.home / doc_a.stored_path
     # a third file named exactly like the first one's stored copy
     third = make_pdf(c_dir / copy_a.name, ["Het plan van Wassenaar voor de dorpsapp."])
-    lines = _upload(h, [second, third])
+    lines = _upload(h, [second, third], municipality="Gouda")
     assert [line.split(" (")[0] for line in lines] == ["added: plan.pdf", f"added: {copy_a.name}"]
     docs = h.kb.store.documents()
     assert len(docs) == 3 and len({d.stored_path for d in docs}) == 3
@@ -215,3 +215,18 @@ def test_a_csv_with_a_broken_header_is_refused_as_a_whole(h, tmp_path):
     [line] = _upload(h, [path], kind="project")
     assert line == "failed: rommel.csv: CSV has no header with an 'id' column"
     assert h.kb.projects() == []
+
+
+def test_a_new_version_uploaded_under_the_same_name_replaces_the_old_one(h, tmp_path):
+    old = make_pdf(_mkdir(tmp_path / "v1") / "strategie.pdf", ["Delft versie een: wijkapp."])
+    new = make_pdf(_mkdir(tmp_path / "v2") / "strategie.pdf", ["Delft versie twee: datalab."])
+    other = make_pdf(_mkdir(tmp_path / "v3") / "strategie.pdf", ["Gouda: slimme verlichting."])
+    assert _upload(h, [old], municipality="Delft")[0].startswith("added: strategie.pdf")
+    assert _upload(h, [new], municipality="Delft")[0].startswith("replaced: strategie.pdf")
+    assert _upload(h, [new], municipality="Delft")[0].startswith("unchanged: strategie.pdf")
+    assert _upload(h, [other], municipality="Gouda")[0].startswith("added: strategie.pdf")
+    docs = h.kb.store.documents()
+    assert sorted(d.municipality for d in docs) == ["delft", "gouda"]
+    texts = " ".join(c.text for d in docs for c in h.kb.store.chunks_of(d.id))
+    assert "datalab" in texts and "wijkapp" not in texts
+    assert not (h.kb.home / "incoming").exists()  # staging copies are gone

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
+import re
+import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -12,7 +15,8 @@ import gradio as gr
 
 from ingest.projects import STAGES, STATUSES
 from kb import settings
-from kb.core import KnowledgeBase
+from kb.core import IngestResult, KnowledgeBase
+from kb.text import slugify
 from ui import check_tab, regional_tab
 from ui.render import CARD_CSS, answer_markdown, cards_html, esc, file_link
 
@@ -50,6 +54,36 @@ class Handlers:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
 
+    def _ingest_uploads(self, files, municipality: str, kind: str,
+                        each=lambda i, n, name: None) -> list:  # fmt: skip
+        """Ingest uploaded files under a stable name: a file uploaded again with the same
+        name for the same municipality replaces its earlier version instead of adding a
+        duplicate. Returns (uploaded name, result) pairs."""
+        staging = self.kb.home / "incoming" / (slugify(municipality) or "unassigned")
+        out = []
+        paths = [Path(f) for f in files or []]
+        for i, p in enumerate(paths):
+            each(i, len(paths), p.name)
+            target = staging / (re.sub(r"[^\w.\- ]+", "_", p.name).lstrip(". ")[-120:] or "upload")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(p, target)
+            except OSError as e:
+                out.append((p.name, IngestResult(p.name, "failed", f"cannot read ({e.strerror or e})")))
+                continue
+            try:
+                for r in self.kb.ingest([target], municipality=municipality or None, kind=kind or None):
+                    out.append((p.name, dataclasses.replace(r, name=r.name.replace(str(target), p.name))))
+            finally:
+                target.unlink(missing_ok=True)
+        for folder in (staging, staging.parent):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        _drop_uploads(paths)
+        return out
+
     # API: the same JSON shapes as the CLI's --json
     def ask(self, question: str, municipality: str = "", kind: str = "", k: int = 5) -> dict:
         return self.kb.ask(question, municipality=municipality or None, kind=kind or None,
@@ -68,17 +102,11 @@ class Handlers:
         return self.kb.stats()
 
     def ingest(self, files: list[str] | None, municipality: str = "", kind: str = "") -> dict:
-        results = self.kb.ingest([Path(f) for f in files or []],
-                                 municipality=municipality or None, kind=kind or None)  # fmt: skip
-        _drop_uploads(files or [])
+        results = [r for _, r in self._ingest_uploads(files, municipality, kind)]
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
-        rows = [asdict(r) for r in results]
-        for row in rows:  # name the file as uploaded, not by its path on the server
-            for f in files or []:
-                row["name"] = row["name"].replace(str(Path(f)), Path(f).name)
-        return {"results": rows, "counts": counts}
+        return {"results": [asdict(r) for r in results], "counts": counts}
 
     # UI
     def chat(self, question: str, history: list, municipality: str, kind: str):
@@ -150,13 +178,11 @@ class Handlers:
                 for d in sorted(self.kb.store.documents(), key=lambda d: d.added, reverse=True)]  # fmt: skip
 
     def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):
-        lines = []
-        paths = [Path(f) for f in (files or [])]
-        for i, p in enumerate(paths):
-            progress((i, len(paths)), desc=f"ingesting {p.name}")
-            for r in self.kb.ingest([p], municipality=municipality or None, kind=kind or None):
-                lines.append(esc(r.line().replace(str(p), p.name)))
-        _drop_uploads(paths)
+        def each(i, n, name):
+            progress((i, n), desc=f"ingesting {name}")
+
+        results = self._ingest_uploads(files, municipality, kind, each)
+        lines = [esc(r.line()) for _, r in results]
         return "\n\n".join(lines) or "No files.", self.document_rows()
 
     def remove(self, doc_id: str):
