@@ -92,6 +92,9 @@ def main() -> None:
     p.add_argument("--store", type=Path, help="the store `kb eval --beir ... --store` built")
     p.add_argument("--questions", type=Path)
     p.add_argument("--language")
+    p.add_argument("--k", default=",".join(map(str, RRF_K)), help="RRF constants, comma-separated")
+    p.add_argument("--depth", default=",".join(map(str, DEPTHS)))
+    p.add_argument("--weights", default=",".join(map(str, DENSE_WEIGHTS)))
     a = p.parse_args()
     kb = KnowledgeBase(a.store) if a.store else KnowledgeBase()
     score = (beir_scorer(kb, a.beir) if a.beir
@@ -105,9 +108,9 @@ def main() -> None:
 
     row("dense", lambda d, b: d)
     row("bm25", lambda d, b: b)
-    for depth in DEPTHS:
-        for k in RRF_K:
-            for w in DENSE_WEIGHTS:
+    for depth in map(int, a.depth.split(",")):
+        for k in map(int, a.k.split(",")):
+            for w in map(float, a.weights.split(",")):
                 row(f"rrf k={k} depth={depth} w={w}", lambda d, b, k=k, depth=depth, w=w:
                     fuse(d, b, k, depth, w))  # fmt: skip
 

@@ -184,18 +184,20 @@ def token_budget(embedder, texts: list[str]) -> dict:
 
 
 def bench_ingest(
-    emb, recipe: Recipe | None, reps: int, work: Path, per_document: bool = False
+    emb, recipe: Recipe | None, reps: int, work: Path, per_document: bool = False,
+    inputs: tuple[str, ...] = ("pdfs", "corpus"), corpus_reps: int = 2,
 ) -> dict:
     from kb.core import KnowledgeBase
     from kb.walk import expand
 
-    sets = {"pdfs": pdf_paths(), "corpus": [CORPUS]}
-    out: dict = {"inputs": {"pdfs": [p.name for p in sets["pdfs"]], "corpus": "corpus/"}}
+    sets = {k: v for k, v in (("pdfs", pdf_paths()), ("corpus", [CORPUS])) if k in inputs}
+    out: dict = {"inputs": {"pdfs": [p.name for p in pdf_paths()], "corpus": "corpus/"}}
     for name, paths in sets.items():
+        n_reps = corpus_reps if name == "corpus" else reps
         files = [i.path for i in expand(paths)]
         ours, again, theirs, single = [], [], [], []
         facts: dict = {}
-        for rep in range(reps):
+        for rep in range(n_reps):
             home = work / f"ingest-{name}-{rep}"
             shutil.rmtree(home, ignore_errors=True)
             gc.collect()
@@ -244,7 +246,7 @@ def bench_ingest(
                     }
         texts = facts.pop("texts")
         encode = []
-        for _ in range(reps):
+        for _ in range(n_reps):
             t = time.perf_counter()
             emb.model.encode(texts, batch_size=emb.batch_size, convert_to_numpy=True)
             encode.append(time.perf_counter() - t)
@@ -495,8 +497,9 @@ def render(res: dict, before: dict | None, command: str) -> str:
         f"Command for every figure in this section: `{command}` (what `make bench` runs; the "
         "10^6 scale step is `make bench-scale`). Everything compared ran in one process, one "
         "after the other, on the same inputs; each figure is the median of "
-        f"{res['reps']} repetitions with the min–max in brackets. The model is loaded before "
-        "the clock starts, for both pipelines. The machine is shared: compare within a table.",
+        f"{res['reps']} repetitions (unless n says otherwise) with the min–max in brackets. "
+        "The model is loaded before the clock starts, for both pipelines. The machine is "
+        "shared: compare within a table.",
         "",
     ]
     ing = res.get("ingest")
@@ -516,6 +519,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
             if not r:
                 continue
             label = "3 on-domain PDFs" if name == "pdfs" else "shipped corpus/"
+            label += f" (n={r['ours_s']['n']})"
             o = r["ours"]
             for who, key, f in (("ours", "ours_s", o), ("recipe", "recipe_s", r.get("recipe"))):
                 if f is None or key not in r:
@@ -573,7 +577,8 @@ def render(res: dict, before: dict | None, command: str) -> str:
     q = res.get("query")
     if q:
         lines += [f"### Questions (warm, shipped corpus: {q['chunks']} chunks, index {q['index']})",
-                  "", f"{q['calls_per_rep']} calls per repetition over {len(QUESTIONS)} nl/en "
+                  "", f"{q.get('reps', res['reps'])} repetitions of {q['calls_per_rep']} calls "
+                  f"over {len(QUESTIONS)} nl/en "
                   "questions, after one warm-up; p50 and p95 over all calls, min–max of the "
                   "per-repetition p50 in brackets.", "",
                   "| what | p50 ms | p95 ms |", "|---|---|---|"]  # fmt: skip
@@ -593,6 +598,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
     pr = res.get("process")
     if pr:
         lines += ["### New processes: cold start and memory", "",
+                  f"n={pr['cold_ask']['wall_s']['n']}. "
                   "Each a fresh process (`kb` console script), timed to its exit; peak RSS of "
                   "the whole process tree, sampled every 10 ms.", "",
                   "| what | wall s | peak RSS MB |", "|---|---|---|",
@@ -618,7 +624,8 @@ def render(res: dict, before: dict | None, command: str) -> str:
                   "384-d unit vectors from n/1,000 random topics (a topic centre, plus a point in "
                   "the topic's own 16-d subspace, plus a little noise), in documents of up to "
                   "1,000 chunk rows (at least 100) spread over 21 municipalities, "
-                  "written through `Store.put`; 200 queries drawn the same way. Recall@10 is "
+                  "written through `Store.put`; 200 queries drawn the same way, each asked "
+                  f"{next(iter(sc.values()))['queries'] // 200} times. Recall@10 is "
                   "against exact search over the same vectors. The store chooses the index "
                   "(`index/vectors.py`: flat below 50,000 vectors, IVF from there) and records "
                   "it in the manifest. Filtered: a municipality filter (1/21 of the rows).", "",
@@ -644,19 +651,30 @@ def render(res: dict, before: dict | None, command: str) -> str:
                             f"{big['store_search_ms']['p50']:.1f} ms, "
                             f"recall {big['recall_at_10']:.3f}",
                             _mark(ok)))  # fmt: skip
-    if before and before.get("ingest") and ing:
-        lines += ["### Before and after the ingest changes", "",
-                  f"The same script before the changes (run {before['machine']['date']}, load "
-                  f"{before['machine']['load_1min']}) and after (this run).", "",
-                  "| input | ours before s | ours after s | recipe before s | recipe after s | "
-                  "raw encode before s | raw encode after s |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+    if before and (before.get("ingest") or before.get("query")):
+        lines += ["### Before and after the changes", "",
+                  "The same script on the code before the changes (run "
+                  f"{before['machine']['date']}, 1-minute load {before['machine']['load_1min']}) "
+                  "and after (this section). The load differed between the runs, so the "
+                  "ratios to the recipe and to raw encode, measured in the same process, are "
+                  "the fairer comparison; the in-process 'batching off' row in the ingest table "
+                  "is the before/after of the batching alone.", "",
+                  "| what | before | after |", "|---|---|---|"]  # fmt: skip
         for name in ("pdfs", "corpus"):
-            b, a = before["ingest"][name], ing[name]
-            lines.append(f"| {name} | {_s(b['ours_s'])} | {_s(a['ours_s'])} | "
-                         f"{_s(b['recipe_s']) if 'recipe_s' in b else '—'} | "
-                         f"{_s(a['recipe_s']) if 'recipe_s' in a else '—'} | "
-                         f"{_s(b['encode_s'])} | {_s(a['encode_s'])} |")  # fmt: skip
+            b, a = (before.get("ingest") or {}).get(name), (ing or {}).get(name)
+            if not b or not a:
+                continue
+            lines.append(f"| ingest {name}: ours s | {_s(b['ours_s'])} | {_s(a['ours_s'])} |")
+            for key, label in (("recipe_s", "recipe"), ("encode_s", "raw encode")):
+                if key in b and key in a:
+                    rb = b[key]["median"] / b["ours_s"]["median"]
+                    ra = a[key]["median"] / a["ours_s"]["median"]
+                    lines.append(f"| ingest {name}: {label} time / ours | {rb:.2f} | {ra:.2f} |")
+        bq, aq = before.get("query") or {}, q or {}
+        for key in ("ask", "retrieve", "recipe"):
+            if key in bq and key in aq:
+                lines.append(f"| {key} p50 / p95 ms | {bq[key]['p50']:.1f} / {bq[key]['p95']:.1f} "
+                             f"| {aq[key]['p50']:.1f} / {aq[key]['p95']:.1f} |")  # fmt: skip
         lines.append("")
     if targets:
         lines += ["### Targets", "", "| target | figure | |", "|---|---|---|"]
@@ -692,6 +710,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="earlier results whose sections this run does not redo")
     ap.add_argument("--per-document", action="store_true",
                     help="also ingest with batching off (each document embedded on its own)")
+    ap.add_argument("--inputs", default="pdfs,corpus", help="ingest inputs: pdfs, corpus")
+    ap.add_argument("--corpus-reps", type=int, default=2, help="repetitions of the corpus ingest")
+    ap.add_argument("--process-reps", type=int, default=2, help="repetitions of new processes")
     ap.add_argument("--command", default="make bench")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = ap.parse_args(argv)
@@ -723,7 +744,8 @@ def main(argv: list[str] | None = None) -> None:
                     print("langchain-community is missing (pip install -e '.[bench]'): "
                           "the recipe is left out", file=sys.stderr)  # fmt: skip
             if "ingest" in only:
-                res["ingest"] = bench_ingest(emb, recipe, args.reps, work, args.per_document)
+                res["ingest"] = bench_ingest(emb, recipe, args.reps, work, args.per_document,
+                                             tuple(args.inputs.split(",")), args.corpus_reps)
             store_home = work / "corpus-store"
             if "query" in only:
                 res["query"] = bench_query(emb, recipe, args.reps, store_home)
@@ -733,7 +755,7 @@ def main(argv: list[str] | None = None) -> None:
                 if not (store_home / "kb.sqlite").exists():
                     subprocess.run([KB, "ingest", str(CORPUS), "-q"], check=False, cwd=ROOT,
                                    env={**os.environ, "KB_HOME": str(store_home)})  # fmt: skip
-                res["process"] = bench_process(args.reps, work, store_home)
+                res["process"] = bench_process(args.process_reps, work, store_home)
             if "scale" in only:
                 sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= args.scale_max]
                 res["scale"] = bench_scale(sizes, args.reps, work)

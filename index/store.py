@@ -509,6 +509,7 @@ class Store:
         mode: str = "dense",
         depth: int = 50,
         dense_weight: float = 0.5,
+        rrf_k: int = 60,
     ) -> list[Hit]:
         """The k best chunks for a query, best first.
 
@@ -518,6 +519,7 @@ class Store:
             mode: 'dense', 'bm25', or 'hybrid' (reciprocal rank fusion of both).
             depth: how many candidates each retriever gives to the fusion.
             dense_weight: the dense ranking's share of the fusion (BM25 has the rest).
+            rrf_k: the fusion's rank constant (smaller: the first ranks count more).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -539,7 +541,7 @@ class Store:
                 ranked = list(zip(lex_ids, lex_scores, strict=True))
             else:
                 w = 2 * dense_weight  # 0.5: both weigh 1, plain RRF
-                ranked = rrf([dense_ids, lex_ids], weights=[w, 2 - w])
+                ranked = rrf([dense_ids, lex_ids], k=rrf_k, weights=[w, 2 - w])
             ranked = ranked[:k]
             rows = self.chunks([i for i, _ in ranked])
             lex = dict(zip(lex_ids, lex_scores, strict=True))

@@ -273,6 +273,12 @@ def read(
     """Parse, chunk and embed a document as an ingest would, without storing anything."""
     path = Path(path)
     try:
+        size, limit = path.stat().st_size, settings.max_file_bytes()
+        if size > limit:
+            raise CheckError(
+                f"{path.name}: file too large ({size / 1e6:.1f} MB > "
+                f"{limit / 1e6:.0f} MB, see KB_MAX_FILE_MB)"
+            )
         data = path.read_bytes()
         loaded = load_file(
             path,
@@ -281,6 +287,9 @@ def read(
             password=password,
             max_pages=int(settings.get("KB_MAX_PAGES")),
             data=data,
+            # The same bounds as an ingest: a hostile upload costs bounded time and memory.
+            pdf_timeout=float(settings.get("KB_PDF_TIMEOUT")),
+            pdf_memory_mb=int(settings.get("KB_PDF_MEMORY_MB")),
         )
     except OSError as e:
         raise CheckError(f"cannot read {path} ({e.strerror or e})") from e

@@ -34,6 +34,12 @@ PREFIX_TOKENS = 48
 DEFAULT_MIN_SCORE = 0.30
 # Share of the question's content words a top hit must hold to answer on lexical grounds.
 DEFAULT_MIN_COVERAGE = 0.6
+# Hybrid fusion by the question's language: (dense ranking's weight, RRF constant). The
+# default model is English-trained: on English text its ranking leads, on Dutch BM25 does.
+# Swept with bench/fusion_sweep.py on the corpus questions and two BEIR sets
+# (docs/benchmarks.md, "Retrieval quality"). A query too short to tell its language (a
+# name, a few keywords) weighs both equally, with the first ranks counting most.
+FUSION = {"en": (0.8, 10), "nl": (0.3, 60), None: (0.5, 10)}
 # Ingest embeds the chunks of many documents in one call once this many are waiting (or
 # this many bytes of files are held): one call per small project record was mostly overhead.
 EMBED_BATCH_CHUNKS = 512
@@ -386,7 +392,9 @@ class KnowledgeBase:
         mode = mode or self.mode
         if vector is None and mode != "bm25":
             vector = self.embedder.embed_queries([query])[0]
-        return self.store.search(vector, k, filters, text=query, mode=mode)  # type: ignore[arg-type]
+        weight, rrf_k = FUSION.get(detect_language(query), (0.5, 60))
+        return self.store.search(vector, k, filters, text=query, mode=mode,  # type: ignore[arg-type]
+                                 dense_weight=weight, rrf_k=rrf_k)  # fmt: skip
 
     def confident(self, question: str, hits: list[Hit]) -> bool:
         """Is the best of these hits relevant enough to answer from?

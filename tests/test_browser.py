@@ -117,3 +117,16 @@ def test_check_tab_shows_coverage_gaps_and_chart(page, live_server, tmp_path):  
     assert "Action perspectives" in gaps and "Projects in the region" in gaps
     page.screenshot(path=str(tmp_path / "check.png"), full_page=True)
     assert page.outside[before:] == [], page.outside[before:]
+
+    # The /check endpoint gives the same counts as the tab, and stores nothing.
+    from gradio_client import Client, handle_file
+
+    client = Client(live_server, verbose=False)
+    docs = client.predict(api_name="/stats")["documents"]
+    out = client.predict(handle_file(str(pdf)), "", False, api_name="/check")
+    shown = summary.inner_text()
+    for status in ("covered", "weak", "missing"):
+        n = sum(b["status"] == status for b in out["blocks"])
+        assert f"{n} {status}" in shown, (status, n, shown)
+    assert out["title"].startswith("Digitale Agenda Zoetermeer") and out["added"] is None
+    assert client.predict(api_name="/stats")["documents"] == docs

@@ -215,6 +215,15 @@ def test_check_needs_a_guide_and_a_readable_file(fake_kb, guide_dir, strategy_pd
         check(fake_kb, tmp_path / "absent.pdf")
 
 
+def test_check_refuses_a_file_over_the_size_limit(fake_kb, guide_dir, strategy_pdf, monkeypatch):
+    from kb.check import CheckError, check
+
+    fake_kb.ingest([guide_dir])
+    monkeypatch.setenv("KB_MAX_FILE_MB", "0.0001")  # about 100 bytes
+    with pytest.raises(CheckError, match="file too large"):
+        check(fake_kb, strategy_pdf)
+
+
 def test_stage_figure_counts_the_blocks_of_each_stage(fake_kb, guide_dir, strategy_pdf):
     from kb.check import check, stage_figure
 
@@ -341,3 +350,17 @@ def test_perspectives_cut_across_chunks_are_joined_whole():
     items = [m.group(1) for ln in cut_after_marker.splitlines() if (m := _ITEM.match(ln))]
     assert items == ["**Share.** Pool roles.", "**Lead.** Train managers first."]
     assert _join(["1. **A.** x", "2. **B.** y"]).splitlines() == ["1. **A.** x", "2. **B.** y"]
+
+
+def test_ask_tab_building_block_filter_reaches_tagged_strategy_passages(
+    fake_kb, guide_dir, strategy_pdf
+):
+    from ui.app import Handlers
+
+    fake_kb.ingest([guide_dir])
+    fake_kb.ingest([strategy_pdf], kind="strategy")
+    h = Handlers(fake_kb)
+    a = h.ask("what is measured?", "", "strategy", 5, "sensors-iot")
+    assert [s["page"] for s in a["sources"]] == [3]
+    history, _, _ = h.chat("what is measured?", [], "", "strategy", "data-management")
+    assert "p. 1" in history[1]["content"] and "p. 3" not in history[1]["content"]

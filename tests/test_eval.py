@@ -226,3 +226,16 @@ def test_weighted_fusion_follows_the_heavier_ranking():
     assert [i for i, _ in rrf([a, b], weights=[0.6, 1.4])] == [3, 2, 1]
     assert dict(rrf([a, b], weights=[1.4, 0.6]))[1] == pytest.approx(1.4 / 61 + 0.6 / 63)
     assert rrf([a, b]) == rrf([a, b], weights=[1.0, 1.0])  # no weights: plain RRF
+
+
+def test_hybrid_fusion_follows_the_question_language(fake_kb, monkeypatch):
+    from kb.core import FUSION
+
+    seen = []
+    monkeypatch.setattr(fake_kb.store, "search",
+                        lambda *a, **kw: seen.append((kw["dense_weight"], kw["rrf_k"])) or [])
+    fake_kb.retrieve("Welke gemeenten meten met sensoren de waterstand in de polders?")
+    fake_kb.retrieve("Which municipalities measure water levels in the polders with sensors?")
+    fake_kb.retrieve("B. F. Skinner")  # too short to tell
+    assert seen == [FUSION["nl"], FUSION["en"], FUSION[None]]
+    assert FUSION["nl"][0] < 0.5 < FUSION["en"][0]  # BM25 leads in Dutch, dense in English

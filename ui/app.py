@@ -85,9 +85,10 @@ class Handlers:
         return out
 
     # API: the same JSON shapes as the CLI's --json
-    def ask(self, question: str, municipality: str = "", kind: str = "", k: int = 5) -> dict:
+    def ask(self, question: str, municipality: str = "", kind: str = "", k: int = 5,
+            building_block: str = "") -> dict:  # fmt: skip
         return self.kb.ask(question, municipality=municipality or None, kind=kind or None,
-                           k=int(k)).to_dict()  # fmt: skip
+                           k=int(k), building_block=building_block or None).to_dict()  # fmt: skip
 
     def similar(self, text: str = "", project_id: str = "", exclude_municipality: str = "",
                 k: int = 5, themes: list[str] | None = None, stage: str = "",
@@ -109,10 +110,10 @@ class Handlers:
         return {"results": [asdict(r) for r in results], "counts": counts}
 
     # UI
-    def chat(self, question: str, history: list, municipality: str, kind: str):
+    def chat(self, question: str, history: list, municipality: str, kind: str, block: str = ""):
         if not question.strip():
             return history, "", gr.skip()
-        answer = self.ask(question, municipality, kind)
+        answer = self.ask(question, municipality, kind, building_block=block)
         links = {}
         for s in answer["sources"]:
             doc = self.kb.store.document(s["document_id"])
@@ -205,6 +206,9 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
                 with gr.Row():
                     municipality = gr.Dropdown(munis, value="", label="Municipality")
                     kind = gr.Dropdown(KINDS, value="", label="Document kind")
+                    names = sorted((b["name"], i) for i, b in kb.building_blocks().items())
+                    block = gr.Dropdown([("", "")] + names, value="", label="Building block",
+                                        elem_id="ask-block")  # fmt: skip
                 with gr.Row():
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
@@ -214,7 +218,8 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
                     with gr.Column(scale=2):
                         cards = gr.HTML(elem_id="cards")
                 for trigger in (ask_btn.click, question.submit):
-                    trigger(h.chat, [question, chatbot, municipality, kind], [chatbot, question, cards],
+                    trigger(h.chat, [question, chatbot, municipality, kind, block],
+                            [chatbot, question, cards],
                             api_visibility="private")  # fmt: skip
             with gr.Tab("Projects"):
                 with gr.Row():
