@@ -58,5 +58,6 @@ def expand(paths: list[Path]) -> list[Item]:
                 continue
             if f.suffix.lower() not in SUPPORTED or _ignored(rel.as_posix(), patterns):
                 continue
-            items.append(Item(f, kind_from_path(rel)))
+            # The walked folder's own name counts too: `kb ingest corpus/guide` is the guide.
+            items.append(Item(f, kind_from_path(rel) or kind_from_path(Path(path.name) / rel)))
     return items

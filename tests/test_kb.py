@@ -95,6 +95,13 @@ def test_folder_ingest_takes_kind_from_subfolder_and_skips_ignored(fake_kb, corp
     assert set(fake_kb.building_blocks()) == {"data-management", "sensors-iot"}
 
 
+def test_ingesting_a_kind_folder_itself_takes_its_kind(fake_kb, corpus):
+    fake_kb.ingest([corpus / "guide", corpus / "strategies"])
+    assert {d.source: d.kind for d in fake_kb.store.documents()} == {
+        "05-foundations.md": "guide", "delft.pdf": "strategy"}  # fmt: skip
+    assert set(fake_kb.building_blocks()) == {"data-management", "sensors-iot"}
+
+
 def test_same_bytes_again_are_unchanged_and_embed_nothing(kb_home, corpus):
     from index.embedder import HashingEmbedder
     from kb.core import KnowledgeBase
