@@ -1,4 +1,5 @@
-"""The web app: Ask, Projects and Documents tabs, and a stable API for gradio_client."""
+"""The web app: Ask, Projects, Map, Collaborations, Check and Documents tabs, and a stable
+API for gradio_client."""
 
 from __future__ import annotations
 
@@ -192,83 +193,99 @@ class Handlers:
         return msg, self.document_rows()
 
 
+def _ask_tab(h: Handlers, munis: list[str]) -> None:
+    with gr.Tab("Ask"):
+        with gr.Row():
+            municipality = gr.Dropdown(munis, value="", label="Municipality")
+            kind = gr.Dropdown(KINDS, value="", label="Document kind")
+            names = sorted((b["name"], i) for i, b in h.kb.building_blocks().items())
+            block = gr.Dropdown([("", "")] + names, value="", label="Building block",
+                                elem_id="ask-block")  # fmt: skip
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
+                question = gr.Textbox(label="Question (Dutch or English)", elem_id="question")
+                gr.Examples(EXAMPLES, inputs=question)
+                ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+            with gr.Column(scale=2):
+                cards = gr.HTML(elem_id="cards")
+        for trigger in (ask_btn.click, question.submit):
+            trigger(h.chat, [question, chatbot, municipality, kind, block],
+                    [chatbot, question, cards], api_visibility="private")  # fmt: skip
+
+
+def _projects_tab(h: Handlers, munis: list[str]) -> None:
+    projects = h.kb.projects()
+    themes = sorted({t for p in projects for t in p.get("themes", [])})
+    with gr.Tab("Projects"):
+        with gr.Row():
+            text = gr.Textbox(label="Describe a project", elem_id="project-text")
+            pick = gr.Dropdown([""] + sorted(p["id"] for p in projects), value="",
+                               label="…or pick a project")  # fmt: skip
+            exclude = gr.Dropdown(munis, value="", label="Exclude municipality")
+        with gr.Row():
+            themes_in = gr.Dropdown(themes, value=[], multiselect=True, label="Themes (any of)")
+            stage = gr.Dropdown([""] + list(STAGES), value="", label="Value-chain stage")
+            status = gr.Dropdown([""] + list(STATUSES), value="", label="Status")
+        find = gr.Button("Find comparable projects", elem_id="find")
+        gr.Markdown("Click a row for the details; click a column header to sort.")
+        table = gr.Dataframe(headers=PROJECT_COLUMNS, interactive=False, elem_id="projects-table")
+        detail = gr.Markdown(elem_id="project-detail")
+        export = gr.File(label="Export (CSV)")
+        find.click(h.project_table, [text, pick, exclude, themes_in, stage, status],
+                   [table, detail, export], api_visibility="private")  # fmt: skip
+        table.select(h.select_project, [table], detail, api_visibility="private")
+
+
+def _documents_tab(h: Handlers, munis: list[str]) -> None:
+    with gr.Tab("Documents"):
+        docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
+                            headers=["title", "kind", "municipality", "language", "pages",
+                                     "chunks", "added", "id"])  # fmt: skip
+        with gr.Row():
+            files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
+                            label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
+            municipality = gr.Dropdown(munis, value="", label="Municipality")
+            kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
+        add = gr.Button("Add to the knowledge base", elem_id="add")
+        result = gr.Markdown(elem_id="upload-result")
+        # One ingest at a time (it writes); questions keep their own, larger pool.
+        add.click(h.upload, [files, municipality, kind], [result, docs], concurrency_limit=1,
+                  concurrency_id="ingest", api_visibility="private")  # fmt: skip
+        with gr.Row():
+            doc_id = gr.Textbox(label="Document id to remove")
+            remove = gr.Button("Remove")
+        remove.click(h.remove, [doc_id], [result, docs], api_visibility="private")
+
+
+def _api(h: Handlers) -> None:
+    """The stable API: the same JSON as the CLI's --json."""
+    gr.api(h.ask, api_name="ask")
+    gr.api(h.similar, api_name="similar")
+    gr.api(h.stats, api_name="stats")
+    files = gr.File(file_count="multiple", visible=False)
+    municipality, kind = gr.Textbox(visible=False), gr.Textbox(visible=False)
+    out = gr.JSON(visible=False)
+    button = gr.Button(visible=False)
+    button.click(h.ingest, [files, municipality, kind], out, api_name="ingest",
+                 concurrency_limit=1, concurrency_id="ingest")  # fmt: skip
+
+
 def create_app(kb: KnowledgeBase) -> gr.Blocks:
     h = Handlers(kb)
     munis = [""] + [m["name"] for m in kb.municipalities()]
-    project_ids = [""] + sorted(p["id"] for p in kb.projects())
-    themes = sorted({t for p in kb.projects() for t in p.get("themes", [])})
     with gr.Blocks(title="MRDH digital strategy knowledge base") as app:
         gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
         # Tabs in an explicit container: a hidden API component built by a tab module
         # between two tabs would otherwise split them into two tab bars.
         with gr.Tabs():
-            with gr.Tab("Ask"):
-                with gr.Row():
-                    municipality = gr.Dropdown(munis, value="", label="Municipality")
-                    kind = gr.Dropdown(KINDS, value="", label="Document kind")
-                    names = sorted((b["name"], i) for i, b in kb.building_blocks().items())
-                    block = gr.Dropdown([("", "")] + names, value="", label="Building block",
-                                        elem_id="ask-block")  # fmt: skip
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
-                        question = gr.Textbox(label="Question (Dutch or English)", elem_id="question")
-                        gr.Examples(EXAMPLES, inputs=question)
-                        ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
-                    with gr.Column(scale=2):
-                        cards = gr.HTML(elem_id="cards")
-                for trigger in (ask_btn.click, question.submit):
-                    trigger(h.chat, [question, chatbot, municipality, kind, block],
-                            [chatbot, question, cards],
-                            api_visibility="private")  # fmt: skip
-            with gr.Tab("Projects"):
-                with gr.Row():
-                    ptext = gr.Textbox(label="Describe a project", elem_id="project-text")
-                    pick = gr.Dropdown(project_ids, value="", label="…or pick a project")
-                    pexcl = gr.Dropdown(munis, value="", label="Exclude municipality")
-                with gr.Row():
-                    pthemes = gr.Dropdown(themes, value=[], multiselect=True, label="Themes (any of)")
-                    pstage = gr.Dropdown([""] + list(STAGES), value="", label="Value-chain stage")
-                    pstatus = gr.Dropdown([""] + list(STATUSES), value="", label="Status")
-                find = gr.Button("Find comparable projects", elem_id="find")
-                gr.Markdown("Click a row for the details; click a column header to sort.")
-                table = gr.Dataframe(headers=PROJECT_COLUMNS, interactive=False, elem_id="projects-table")
-                detail = gr.Markdown(elem_id="project-detail")
-                export = gr.File(label="Export (CSV)")
-                find.click(h.project_table, [ptext, pick, pexcl, pthemes, pstage, pstatus],
-                           [table, detail, export], api_visibility="private")  # fmt: skip
-                table.select(h.select_project, [table], detail, api_visibility="private")
+            _ask_tab(h, munis)
+            _projects_tab(h, munis)
             regional_tab.map_tab(kb)
             regional_tab.collaborations_tab(kb)
             check_tab.build(kb)
-            with gr.Tab("Documents"):
-                docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
-                                    headers=["title", "kind", "municipality", "language", "pages",
-                                             "chunks", "added", "id"])  # fmt: skip
-                with gr.Row():
-                    up_files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
-                                       label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
-                    up_mun = gr.Dropdown(munis, value="", label="Municipality")
-                    up_kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
-                up_btn = gr.Button("Add to the knowledge base", elem_id="add")
-                up_out = gr.Markdown(elem_id="upload-result")
-                # One ingest at a time (it writes); questions keep their own, larger pool.
-                up_btn.click(h.upload, [up_files, up_mun, up_kind], [up_out, docs],
-                             concurrency_limit=1, concurrency_id="ingest", api_visibility="private")  # fmt: skip
-                with gr.Row():
-                    rm_id = gr.Textbox(label="Document id to remove")
-                    rm_btn = gr.Button("Remove")
-                rm_btn.click(h.remove, [rm_id], [up_out, docs], api_visibility="private")
-        # The stable API: same JSON as the CLI's --json.
-        gr.api(h.ask, api_name="ask")
-        gr.api(h.similar, api_name="similar")
-        gr.api(h.stats, api_name="stats")
-        api_files = gr.File(file_count="multiple", visible=False)
-        api_mun, api_kind = gr.Textbox(visible=False), gr.Textbox(visible=False)
-        api_out = gr.JSON(visible=False)
-        api_btn = gr.Button(visible=False)
-        api_btn.click(h.ingest, [api_files, api_mun, api_kind], api_out, api_name="ingest",
-                      concurrency_limit=1, concurrency_id="ingest")  # fmt: skip
+            _documents_tab(h, munis)
+        _api(h)
     # Questions are short CPU work: a few at once keeps latency low on 2 cores; ingest
     # has its own limit of one (above), so an upload never blocks other users' questions.
     app.queue(default_concurrency_limit=4)
