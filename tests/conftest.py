@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +60,23 @@ def real_embedder():
     emb = SentenceTransformerEmbedder()
     emb.embed_queries(["warm up"])
     return emb
+
+
+@pytest.fixture(scope="session")
+def corpus_home(tmp_path_factory) -> Path:
+    """The shipped corpus ingested once per test run with the real model, by `kb ingest` in
+    its own process. A template: tests copy it (`copy_corpus_home`) and never change it."""
+    home = tmp_path_factory.mktemp("corpus-home")
+    env = {**os.environ, "KB_HOME": str(home)}
+    env.pop("KB_EMBED_MODEL", None)
+    subprocess.run([sys.executable, "-c", "from kb.cli import main; main()", "ingest", str(CORPUS),
+                    "-q"], env=env, check=True, timeout=1800, capture_output=True)  # fmt: skip
+    return home
+
+
+def copy_corpus_home(template: Path, target: Path) -> Path:
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture(scope="session")

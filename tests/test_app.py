@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import CORPUS, make_pdf
+from tests.conftest import copy_corpus_home, make_pdf
 from tests.test_kb import corpus  # noqa: F401  (fixture)
 
 
@@ -89,14 +89,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, corpus_home):
     """`kb serve` in its own process on a free port, on the shipped corpus, real model."""
-    home = tmp_path_factory.mktemp("serve")
+    home = copy_corpus_home(corpus_home, tmp_path_factory.mktemp("serve"))
     env = {**__import__("os").environ, "KB_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("KB_EMBED_MODEL", None)
     kb_bin = [sys.executable, "-c", "from kb.cli import main; main()"]
-    subprocess.run(kb_bin + ["ingest", str(CORPUS), "-q"], env=env, check=True, timeout=900,
-                   capture_output=True)  # fmt: skip
     port = _free_port()
     proc = subprocess.Popen(kb_bin + ["serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip

@@ -45,7 +45,7 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     page.locator("#find").click()
     page.locator("#projects-table").get_by_text("parking", exact=False).first.wait_for(timeout=60_000)
     page.locator("#project-detail").get_by_text("Why it matches", exact=False).wait_for(timeout=30_000)
-    second = page.locator("#projects-table tbody tr").nth(1).locator("td").first
+    second = page.locator("#projects-table [data-row='1'][data-col='0']")  # 2nd row's title
     title = second.inner_text().strip()
     second.click()
     page.locator("#project-detail h3", has_text=title).wait_for(timeout=30_000)

@@ -7,27 +7,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from bench.load import QUESTIONS, run_load, running_server, upload_pdf
-from tests.conftest import CORPUS
+from tests.conftest import copy_corpus_home
 
 CLIENTS, PER_CLIENT = 20, 25
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def corpus_server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("loadhome")
+def corpus_server(tmp_path_factory, corpus_home):
+    home = copy_corpus_home(corpus_home, tmp_path_factory.mktemp("loadhome"))
     env = {**os.environ, "KB_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
     for name in ("KB_EMBED_MODEL", "KB_AUTH"):
         env.pop(name, None)
-    kb = [sys.executable, "-c", "from kb.cli import main; main()"]
-    subprocess.run(kb + ["ingest", str(CORPUS), "-q"], env=env, check=True, timeout=900,
-                   capture_output=True)  # fmt: skip
     with running_server(env) as url:
         yield url
 
