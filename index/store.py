@@ -510,6 +510,7 @@ class Store:
         depth: int = 50,
         dense_weight: float = 0.5,
         rrf_k: int = 60,
+        expansion: Sequence[str] = (),
     ) -> list[Hit]:
         """The k best chunks for a query, best first.
 
@@ -520,6 +521,7 @@ class Store:
             depth: how many candidates each retriever gives to the fusion.
             dense_weight: the dense ranking's share of the fusion (BM25 has the rest).
             rrf_k: the fusion's rank constant (smaller: the first ranks count more).
+            expansion: stemmed terms BM25 adds to the text's own (glossary translations).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -533,7 +535,8 @@ class Store:
                 self.vectors.search(query, n, allowed) if mode != "bm25" else ([], [])
             )
             lex_ids, lex_scores = (
-                self.bm25.search(text or "", n, allowed) if mode != "dense" and text else ([], [])
+                self.bm25.search(text or "", n, allowed, extra=expansion)
+                if mode != "dense" and text else ([], [])
             )
             if mode == "dense":
                 ranked = list(zip(dense_ids, dense_scores, strict=True))

@@ -15,12 +15,13 @@ KINDS = click.Choice(["guide", "strategy", "project", "other"])
 
 def _kb(check_model: bool = True):
     # Imported here so that `kb --help` stays instant (no numpy, faiss or torch).
+    from index.embedder import EmbedderUnavailable
     from index.store import StoreError
     from kb.core import KnowledgeBase
 
     try:
         return KnowledgeBase(check_model=check_model)
-    except StoreError as e:
+    except (StoreError, EmbedderUnavailable) as e:
         raise click.ClickException(str(e)) from e
 
 
@@ -290,6 +291,7 @@ def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # 
     """Retrieval quality: recall@1/5/10, MRR@10, nDCG@10 and the "no answer" decision."""
     if bool(questions) == bool(beir):
         raise click.UsageError("give either --questions FILE or --beir DIR")
+    from index.embedder import EmbedderUnavailable
     from kb import evaluate as ev
 
     modes = ev.MODES if mode == "all" else (mode,)
@@ -299,8 +301,8 @@ def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # 
                                       progress=not as_json)  # fmt: skip
         else:
             report = ev.run_beir(beir, modes, workdir=workdir, limit=limit, progress=not as_json)
-    except (ValueError, KeyError, OSError) as e:  # an empty store, a malformed set
-        raise click.ClickException(str(e)) from e
+    except (ValueError, KeyError, OSError, EmbedderUnavailable) as e:  # an empty store, a
+        raise click.ClickException(str(e)) from e  # malformed set, a model not installed
     if as_json:
         _json(report)
     else:

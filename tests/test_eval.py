@@ -234,6 +234,7 @@ def test_hybrid_fusion_follows_the_question_language(fake_kb, monkeypatch):
     seen = []
     monkeypatch.setattr(fake_kb.store, "search",
                         lambda *a, **kw: seen.append((kw["dense_weight"], kw["rrf_k"])) or [])
+    fake_kb.split_fusion = False  # fusion by chunk language: tests/test_crosslingual.py
     fake_kb.retrieve("Welke gemeenten meten met sensoren de waterstand in de polders?")
     fake_kb.retrieve("Which municipalities measure water levels in the polders with sensors?")
     fake_kb.retrieve("B. F. Skinner")  # too short to tell
