@@ -749,7 +749,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
               "batches of documents use every physical core (see 'One question' above).",
               "- The vector index follows the size (`index/vectors.py`): exact (flat) below "
               "`KB_FLAT_MAX` = 50,000 vectors, IVF (flat codes, inner product, about √n lists, "
-              "one in 16 visited) from there, rebuilt as the store grows; `kb stats` and the "
+              "one in eight visited) from there, rebuilt as the store grows; `kb stats` and the "
               "manifest's `index` say which. A filter that keeps at most 2,048 vectors is "
               "searched exactly on them; a broader one visits proportionally more lists.",
               "- SQLite indexes on the chunks' municipality and kind (`index/store.py`): a "
