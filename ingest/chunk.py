@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -24,7 +25,9 @@ class Chunker:
     """
 
     def __init__(self, count_tokens: Callable[[str], int], max_tokens: int, overlap: int = 32):
-        self.count_tokens = count_tokens
+        # The splitter measures the same separators and pieces again and again (tens of
+        # thousands of calls for a few PDFs): remember the counts.
+        self.count_tokens = lru_cache(maxsize=1 << 16)(count_tokens)
         self.max_tokens = max_tokens
         self._splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
