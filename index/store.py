@@ -281,7 +281,9 @@ class Store:
                 try:
                     self._bm25 = Bm25Index.load(folder)
                 except Exception:  # missing or damaged: derive it again
-                    rows = self._db.execute("SELECT rowid, embed_text FROM chunks ORDER BY rowid").fetchall()
+                    rows = self._db.execute(
+                        "SELECT rowid, embed_text FROM chunks ORDER BY rowid"
+                    ).fetchall()
                     self._bm25 = Bm25Index.build([r[0] for r in rows], [r[1] for r in rows])
                     tmp = folder.with_name(folder.name + ".tmp")
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -435,17 +437,23 @@ class Store:
     def _rowids(self, document_ids: Sequence[str]) -> np.ndarray:
         out: list[int] = []
         for d in document_ids:
-            out += [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE document_id = ?", (d,))]
+            rows = self._db.execute("SELECT rowid FROM chunks WHERE document_id = ?", (d,))
+            out += [r[0] for r in rows]
         return np.array(out, dtype=np.int64)
 
     # ---- reads ----------------------------------------------------------------------------
     def has_document(self, document_id: str) -> bool:
         with self._lock:
-            return self._db.execute("SELECT 1 FROM documents WHERE id = ?", (document_id,)).fetchone() is not None
+            row = self._db.execute(
+                "SELECT 1 FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+            return row is not None
 
     def document(self, document_id: str) -> DocumentRow | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_DOC_COLS} FROM documents WHERE id = ?", (document_id,)).fetchone()
+            row = self._db.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
         return _doc(row) if row else None
 
     def documents(self, kind: str | None = None) -> list[DocumentRow]:
@@ -458,7 +466,9 @@ class Store:
 
     def document_by_key(self, key: str) -> DocumentRow | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_DOC_COLS} FROM documents WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE key = ?", (key,)
+            ).fetchone()
         return _doc(row) if row else None
 
     def chunks(self, rowids: Sequence[int]) -> dict[int, ChunkRow]:
@@ -470,14 +480,16 @@ class Store:
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]
                 marks = ",".join("?" * len(part))
-                for r in self._db.execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE rowid IN ({marks})", part):
+                sql = f"SELECT {_CHUNK_COLS} FROM chunks WHERE rowid IN ({marks})"
+                for r in self._db.execute(sql, part):
                     out[r[0]] = _chunk(r)
         return out
 
     def chunks_of(self, document_id: str) -> list[ChunkRow]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_CHUNK_COLS} FROM chunks WHERE document_id = ? ORDER BY position", (document_id,)
+                f"SELECT {_CHUNK_COLS} FROM chunks WHERE document_id = ? ORDER BY position",
+                (document_id,),
             ).fetchall()
         return [_chunk(r) for r in rows]
 
@@ -561,7 +573,9 @@ class Store:
 
     def counts(self) -> dict:
         with self._lock:
-            by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
+            by_kind = dict(
+                self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall()
+            )
             chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return {
             "documents": sum(by_kind.values()), "chunks": chunks,
@@ -572,7 +586,9 @@ class Store:
     def chunk_counts(self) -> dict[str, int]:
         """Number of chunks per document id."""
         with self._lock:
-            return dict(self._db.execute("SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id"))
+            return dict(
+                self._db.execute("SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id")
+            )
 
     def rebuild_caches(self) -> None:
         """Derive the FAISS file and the BM25 folder of this generation from SQLite again

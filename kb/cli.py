@@ -96,7 +96,8 @@ def ask(question, municipality, kind, building_block, k, as_json) -> None:
             click.echo(f"  [{s.n}] {s.title}{where} ({s.source}) score {s.score:.2f}")
             click.echo(f"      {s.snippet}")
     if answer.building_blocks:
-        click.echo("\nBuilding blocks: " + ", ".join(f"{b.name} ({b.stage})" for b in answer.building_blocks))
+        blocks = ", ".join(f"{b.name} ({b.stage})" for b in answer.building_blocks)
+        click.echo("\nBuilding blocks: " + blocks)
     if answer.projects:
         click.echo("Comparable projects: " + "; ".join(
             f"{p.title} ({p.municipality})" for p in answer.projects))  # fmt: skip
@@ -106,7 +107,9 @@ def ask(question, municipality, kind, building_block, k, as_json) -> None:
 @click.argument("text", required=False)
 @click.option("--project", "project_id", help="Find projects comparable to this project id.")
 @click.option("--exclude-municipality", help="Leave out this municipality's projects.")
-@click.option("--theme", "themes", multiple=True, help="Only projects with this theme (repeatable).")
+@click.option(
+    "--theme", "themes", multiple=True, help="Only projects with this theme (repeatable)."
+)
 @click.option("--stage", type=click.Choice(STAGES), help="Only projects at this value-chain stage.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only projects with this status.")
 @click.option("-k", "k", default=5, show_default=True)
@@ -142,8 +145,12 @@ def stats(as_json) -> None:
         _json(s)
         return
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(s["by_kind"].items()))
-    click.echo(f"{s['documents']} documents ({kinds}), {s['chunks']} chunks, {s['projects']} projects")
-    click.echo(f"model {s['model']} ({s['dimension']} dimensions), index {s['index']}, in {s['home']}")
+    click.echo(
+        f"{s['documents']} documents ({kinds}), {s['chunks']} chunks, {s['projects']} projects"
+    )
+    click.echo(
+        f"model {s['model']} ({s['dimension']} dimensions), index {s['index']}, in {s['home']}"
+    )
 
 
 @cli.command(name="list")

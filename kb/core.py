@@ -234,7 +234,8 @@ class KnowledgeBase:
         file_id = sha256_hex(data)
         if self.store.has_document(file_id):  # same bytes: no parsing, no embedding
             doc = self.store.document(file_id)
-            return [IngestResult(name, "unchanged", document_id=file_id, title=doc.title if doc else None)]
+            title = doc.title if doc else None
+            return [IngestResult(name, "unchanged", document_id=file_id, title=title)]
         try:
             loaded = load_file(
                 item.path,
@@ -258,14 +259,18 @@ class KnowledgeBase:
                 doc = dataclasses.replace(doc, municipality=slugify(doc.municipality))
             label = name if single else f"{name}: {doc.project_id or doc.title}"
             if self.store.has_document(doc.id) or (self._batch and self._batch.holds(doc.id)):
-                results.append(IngestResult(label, "unchanged", document_id=doc.id, title=doc.title))
+                results.append(
+                    IngestResult(label, "unchanged", document_id=doc.id, title=doc.title)
+                )
                 continue
             try:
                 status, n = self._add_document(doc, data if doc.kind != "project" else None)
             except IngestError as e:
                 results.append(IngestResult(label, "failed", str(e)))
                 continue
-            results.append(IngestResult(label, status, document_id=doc.id, title=doc.title, chunks=n))
+            results.append(
+                IngestResult(label, status, document_id=doc.id, title=doc.title, chunks=n)
+            )
         return results
 
     def ingest(
@@ -286,7 +291,11 @@ class KnowledgeBase:
             if p.is_dir() and (p / "municipalities.yaml").is_file():
                 self._register_municipalities(p / "municipalities.yaml")
         items = expand([p for p in paths if p.exists()])
-        results = [IngestResult(str(p), "failed", "no such file or folder") for p in paths if not p.exists()]
+        results = [
+            IngestResult(str(p), "failed", "no such file or folder")
+            for p in paths
+            if not p.exists()
+        ]
         for r in results:
             if on_result:
                 on_result(r)
@@ -300,7 +309,13 @@ class KnowledgeBase:
         with self._write_lock, self.store.batch():
             batch = self._batch = _EmbedBatches(self, emit) if self.batch_embedding else None
             try:
-                for item in tqdm(items, desc="ingest", unit="file", disable=None if progress else True, leave=False):
+                for item in tqdm(
+                    items,
+                    desc="ingest",
+                    unit="file",
+                    disable=None if progress else True,
+                    leave=False,
+                ):
                     lines = self._ingest_item(item, kind, municipality, password)
                     if batch:
                         batch.results(lines)
@@ -343,7 +358,9 @@ class KnowledgeBase:
         docs = self.store.documents()
         entries = []
         with self._write_lock:
-            for row in tqdm(docs, desc="reindex", unit="doc", disable=None if progress else True, leave=False):
+            for row in tqdm(
+                docs, desc="reindex", unit="doc", disable=None if progress else True, leave=False
+            ):
                 doc, data = self._reload(row)
                 if doc is None:  # no stored copy to re-read: re-embed the chunks we have
                     entries.append(self._reembed(row))
@@ -536,7 +553,12 @@ class KnowledgeBase:
                 scores[b] = scores.get(b, 0.0) + h.score
         best = sorted(scores.items(), key=lambda t: -t[1])[:limit]
         return [
-            BlockRef(b, catalogue.get(b, {}).get("name", b), catalogue.get(b, {}).get("stage"), round(s, 4))
+            BlockRef(
+                b,
+                catalogue.get(b, {}).get("name", b),
+                catalogue.get(b, {}).get("stage"),
+                round(s, 4),
+            )
             for b, s in best
         ]
 
@@ -545,7 +567,9 @@ class KnowledgeBase:
     ) -> list[ProjectRef]:
         project_hits = [h for h in hits if h.chunk.project_id]
         if len(project_hits) < limit:
-            project_hits = self.retrieve(question, k=10, filters=Filters(kind="project"), vector=vector)
+            project_hits = self.retrieve(
+                question, k=10, filters=Filters(kind="project"), vector=vector
+            )
         out: list[ProjectRef] = []
         seen: set[str] = set()
         for h in project_hits:
@@ -566,7 +590,11 @@ class KnowledgeBase:
         return doc.meta.get("project") if doc else None
 
     def projects(self) -> list[dict]:
-        return [d.meta["project"] for d in self.store.documents(kind="project") if "project" in d.meta]
+        return [
+            d.meta["project"]
+            for d in self.store.documents(kind="project")
+            if "project" in d.meta
+        ]
 
     def similar(
         self,
@@ -631,7 +659,9 @@ class KnowledgeBase:
                 break
         return out
 
-    def _similar_entry(self, p: dict, score: float, base: dict | None, text: str | None) -> SimilarProject:
+    def _similar_entry(
+        self, p: dict, score: float, base: dict | None, text: str | None
+    ) -> SimilarProject:
         blocks, themes = list(p["building_blocks"]), list(p["themes"])
         if base is not None:
             shared_b = [b for b in blocks if b in base["building_blocks"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
 from index.lexical import tokens
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9À-Ý])|\n{2,}|\n(?=[-•*] |\d+\. )")

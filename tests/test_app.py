@@ -63,10 +63,14 @@ def test_chat_shows_blocks_and_projects_as_escaped_cards(handlers):
 
 
 def test_upload_lists_the_document_and_reports_each_file(handlers, tmp_path):
-    good = make_pdf(tmp_path / "nieuw.pdf", ["Vlaardingen kiest voor een digitale dienstverlening."])
+    good = make_pdf(
+        tmp_path / "nieuw.pdf", ["Vlaardingen kiest voor een digitale dienstverlening."]
+    )
     bad = tmp_path / "kapot.pdf"
     bad.write_text("geen pdf")
-    out, rows = handlers.upload([str(good), str(bad)], "Vlaardingen", "strategy", progress=lambda *a, **k: None)
+    out, rows = handlers.upload(
+        [str(good), str(bad)], "Vlaardingen", "strategy", progress=lambda *a, **k: None
+    )
     assert "added: nieuw.pdf" in out and "failed: kapot.pdf: not a PDF" in out
     assert any(r[2] == "Vlaardingen" and r[1] == "strategy" for r in rows)
     doc_id = next(r[7] for r in rows if r[2] == "Vlaardingen")

@@ -10,7 +10,8 @@ from tests.test_app import live_server  # noqa: F401  (fixture)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-quic"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,9 @@ def page():
 
 def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  # noqa: F811
     page.goto(live_server, wait_until="load")
-    page.locator("#question textarea").fill("Which action perspectives does the guide give for data management?")
+    page.locator("#question textarea").fill(
+        "Which action perspectives does the guide give for data management?"
+    )
     page.locator("#ask").click()
     page.get_by_text("Sources").first.wait_for(timeout=60_000)
     assert page.locator("text=[1]").count() > 0
@@ -43,8 +46,10 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     page.get_by_role("tab", name="Projects").click()
     page.locator("#project-text textarea").fill("sensoren die vrije parkeerplaatsen tonen")
     page.locator("#find").click()
-    page.locator("#projects-table").get_by_text("parking", exact=False).first.wait_for(timeout=60_000)
-    page.locator("#project-detail").get_by_text("Why it matches", exact=False).wait_for(timeout=30_000)
+    table = page.locator("#projects-table")
+    table.get_by_text("parking", exact=False).first.wait_for(timeout=60_000)
+    detail = page.locator("#project-detail")
+    detail.get_by_text("Why it matches", exact=False).wait_for(timeout=30_000)
     second = page.locator("#projects-table [data-row='1'][data-col='0']")  # 2nd row's title
     title = second.inner_text().strip()
     second.click()
@@ -59,7 +64,8 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     page.wait_for_timeout(1500)
     page.locator("#add").click()
     page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
-    page.locator("#documents").get_by_text("Ridderkerk zet in", exact=False).first.wait_for(timeout=30_000)
+    documents = page.locator("#documents")
+    documents.get_by_text("Ridderkerk zet in", exact=False).first.wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "documents.png"), full_page=True)
     assert page.outside == [], page.outside
 

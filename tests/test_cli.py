@@ -54,7 +54,8 @@ def test_stats_json_has_the_contract_keys(kb_home, tmp_path):
     run("ingest", str(good), str(proj))
     data = json.loads(run("stats", "--json").output)
     assert {"documents", "chunks", "projects", "model", "index"} <= set(data)
-    assert (data["documents"], data["projects"], data["model"], data["index"]) == (3, 2, "hash-256", "flat")
+    got = (data["documents"], data["projects"], data["model"], data["index"])
+    assert got == (3, 2, "hash-256", "flat")
 
 
 def test_ask_json_shape_and_citation(kb_home, tmp_path):

@@ -2,7 +2,6 @@
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pypdf
 import pytest
@@ -78,8 +77,9 @@ def test_projects_are_valid_and_refer_to_known_things(projects, municipalities, 
         assert 120 <= len(p.description.split()) <= 300, p.id
         assert not PERSONAL.search(p.model_dump_json()), p.id
     ids = {p.id for p in projects}
-    related = {m for md in parsed.values() for s in md.segments if s.section and
-               s.section.endswith("Related projects") for m in re.findall(r"`([a-z0-9-]+)`", s.text)}  # fmt: skip
+    related = {m for md in parsed.values() for s in md.segments
+               if s.section and s.section.endswith("Related projects")
+               for m in re.findall(r"`([a-z0-9-]+)`", s.text)}  # fmt: skip
     assert related and related <= ids, related - ids
 
 
@@ -118,12 +118,16 @@ def test_evaluation_questions_point_at_real_targets(projects):
     kinds = Counter(q["kind"] for q in qs)
     langs = Counter(q["language"] for q in qs)
     cross = sum(bool(q.get("cross_lingual")) for q in qs)
-    print(f"questions: {len(qs)}, by kind {dict(kinds)}, by language {dict(langs)}, cross-lingual {cross}")
+    print(
+        f"questions: {len(qs)}, by kind {dict(kinds)}, by language {dict(langs)}, "
+        f"cross-lingual {cross}"
+    )
     assert len(qs) >= 80 and langs["nl"] >= 30 and cross >= 15 and kinds["unanswerable"] >= 10
     assert len({q["id"] for q in qs}) == len(qs)
     headings: dict[str, str] = {}
     for md in (CORPUS / "guide").glob("*.md"):
-        headings[md.name] = " ".join(s.section or "" for s in parse_markdown(md.read_text()).segments)
+        segments = parse_markdown(md.read_text()).segments
+        headings[md.name] = " ".join(s.section or "" for s in segments)
     for q in qs:
         if q["kind"] == "unanswerable":
             assert q["expected"] == [], q["id"]
@@ -140,5 +144,7 @@ def test_evaluation_questions_point_at_real_targets(projects):
 
 
 def test_no_personal_data_in_texts():
-    for path in list((CORPUS / "guide").glob("*.md")) + list((CORPUS / "strategies" / "src").glob("*.md")):
+    paths = list((CORPUS / "guide").glob("*.md"))
+    paths += list((CORPUS / "strategies" / "src").glob("*.md"))
+    for path in paths:
         assert not PERSONAL.search(path.read_text()), path.name

@@ -171,15 +171,19 @@ def test_similar_by_project_excludes_own_municipality(fake_kb, corpus):
 
 
 def test_similar_filters_by_theme_stage_and_status(fake_kb, corpus):
-    idea = (PROJECT.format(id="vlaardingen-data", title="Data catalogue for parking", municipality="vlaardingen")
+    idea = (PROJECT.format(id="vlaardingen-data", title="Data catalogue for parking",
+                           municipality="vlaardingen")
             .replace("themes: [parking, sensors]", "themes: [data]")
-            .replace("stage: applications", "stage: foundations").replace("status: pilot", "status: idea"))  # fmt: skip
+            .replace("stage: applications", "stage: foundations")
+            .replace("status: pilot", "status: idea"))  # fmt: skip
     (corpus / "projects" / "vlaardingen-data.yaml").write_text(idea)
     fake_kb.ingest([corpus])
     everything = {r.id for r in fake_kb.similar(text="parking sensors", k=10)}
     assert "vlaardingen-data" in everything and len(everything) == 4
-    assert [r.id for r in fake_kb.similar(text="parking sensors", status="idea")] == ["vlaardingen-data"]
-    assert [r.id for r in fake_kb.similar(text="parking sensors", themes=["data", "nope"])] == ["vlaardingen-data"]
+    ideas = fake_kb.similar(text="parking sensors", status="idea")
+    assert [r.id for r in ideas] == ["vlaardingen-data"]
+    themed = fake_kb.similar(text="parking sensors", themes=["data", "nope"])
+    assert [r.id for r in themed] == ["vlaardingen-data"]
     staged = {r.id for r in fake_kb.similar(text="parking sensors", stage="applications", k=10)}
     assert staged == everything - {"vlaardingen-data"}
     assert fake_kb.similar(text="parking sensors", stage="ambition") == []

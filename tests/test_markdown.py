@@ -44,7 +44,9 @@ def test_building_block_ids_are_read_and_tag_their_sections():
 
 
 def test_front_matter_gives_title_and_metadata():
-    md = parse_markdown("---\ntitle: Digitale Koers\nmunicipality: delft\n---\n# Kop\n\nTekst hier.\n")
+    md = parse_markdown(
+        "---\ntitle: Digitale Koers\nmunicipality: delft\n---\n# Kop\n\nTekst hier.\n"
+    )
     assert md.title == "Digitale Koers"
     assert md.front_matter["municipality"] == "delft"
     assert md.segments[0].text == "Tekst hier."

@@ -4,7 +4,9 @@ from ingest.errors import IngestError
 from ingest.loader import load_file
 from tests.conftest import make_pdf
 
-BODY = "Gemeente Delft werkt aan een digitale strategie met aandacht voor open data en privacy. " * 4
+BODY = (
+    "Gemeente Delft werkt aan een digitale strategie met aandacht voor open data en privacy. "
+) * 4
 
 
 def test_pages_keep_numbers_and_running_header_and_footer_are_dropped(tmp_path):

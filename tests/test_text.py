@@ -16,7 +16,9 @@ def test_real_compound_at_line_end_keeps_its_hyphen():
 def test_running_header_and_page_numbers_are_dropped():
     bodies = ["Inleiding en context", "Ambitie voor 2030", "Inhoud van pagina drie",
               "Financien en planning", "Monitoring van resultaten"]  # fmt: skip
-    pages = [f"Digitale Agenda 2030\n{b}\n{b.upper()} uitgewerkt\n{i}" for i, b in enumerate(bodies, 1)]
+    pages = [
+        f"Digitale Agenda 2030\n{b}\n{b.upper()} uitgewerkt\n{i}" for i, b in enumerate(bodies, 1)
+    ]
     out = strip_running_lines(pages)
     assert all("Digitale Agenda 2030" not in p for p in out)
     assert all(not p.rstrip().split("\n")[-1].isdigit() for p in out)

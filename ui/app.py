@@ -70,11 +70,15 @@ class Handlers:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(p, target)
             except OSError as e:
-                out.append((p.name, IngestResult(p.name, "failed", f"cannot read ({e.strerror or e})")))
+                reason = f"cannot read ({e.strerror or e})"
+                out.append((p.name, IngestResult(p.name, "failed", reason)))
                 continue
             try:
-                for r in self.kb.ingest([target], municipality=municipality or None, kind=kind or None):
-                    out.append((p.name, dataclasses.replace(r, name=r.name.replace(str(target), p.name))))
+                for r in self.kb.ingest(
+                    [target], municipality=municipality or None, kind=kind or None
+                ):
+                    name = r.name.replace(str(target), p.name)
+                    out.append((p.name, dataclasses.replace(r, name=name)))
             finally:
                 target.unlink(missing_ok=True)
         for folder in (staging, staging.parent):
@@ -127,8 +131,9 @@ class Handlers:
         return history + [{"role": "user", "content": esc(question)},
                           {"role": "assistant", "content": reply}], "", cards  # fmt: skip
 
-    def project_table(self, text: str, project_id: str, exclude: str, themes: list[str] | None = None,
-                      stage: str = "", status: str = ""):  # fmt: skip
+    def project_table(self, text: str, project_id: str, exclude: str,
+                      themes: list[str] | None = None, stage: str = "",
+                      status: str = ""):  # fmt: skip
         if not text.strip() and not project_id:
             return [], "Type a description or pick a project.", None
         try:
@@ -137,7 +142,11 @@ class Handlers:
             return [], esc(str(e.args[0])), None
         rows = [[r["title"], self.kb.municipality_name(r["municipality"]), r["stage"], r["status"],
                  round(r["score"], 2), r["why"], r["id"]] for r in res]  # fmt: skip
-        detail = self.project_detail(res[0]["id"], res[0]["why"]) if res else "No comparable projects found."
+        detail = (
+            self.project_detail(res[0]["id"], res[0]["why"])
+            if res
+            else "No comparable projects found."
+        )
         path = Path(tempfile.mkdtemp()) / "comparable-projects.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
@@ -155,8 +164,9 @@ class Handlers:
             f"**{esc(self.kb.municipality_name(p['municipality']))}** · stage: {esc(p['stage'])} · "
             f"status: {esc(p['status'])} · since {p['start_year']}",
             esc(p.get("summary", "")),
-            "**Building blocks:** " + esc(", ".join(blocks.get(b, {}).get("name", b)
-                                                   for b in p.get("building_blocks", []))),  # fmt: skip
+            "**Building blocks:** " + esc(", ".join(
+                blocks.get(b, {}).get("name", b)
+                for b in p.get("building_blocks", []))),  # fmt: skip
             "**Themes:** " + esc(", ".join(p.get("themes", []))),
         ]
         if p.get("partners"):
@@ -168,18 +178,24 @@ class Handlers:
     def select_project(self, rows, evt: gr.SelectData):
         """Show the clicked row's project in the detail view."""
         try:
-            row = rows.values.tolist()[evt.index[0]] if hasattr(rows, "values") else rows[evt.index[0]]
+            row = (
+                rows.values.tolist()[evt.index[0]]
+                if hasattr(rows, "values")
+                else rows[evt.index[0]]
+            )
         except (IndexError, TypeError):
             return gr.skip()
         return self.project_detail(str(row[-1]), str(row[-2]))
 
     def document_rows(self) -> list[list]:
         counts = self.kb.store.chunk_counts()
+        docs = sorted(self.kb.store.documents(), key=lambda d: d.added, reverse=True)
         return [[d.title, d.kind, self.kb.municipality_name(d.municipality), d.language or "",
                  d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
-                for d in sorted(self.kb.store.documents(), key=lambda d: d.added, reverse=True)]  # fmt: skip
+                for d in docs]  # fmt: skip
 
-    def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):
+    # Gradio only injects a progress tracker through a gr.Progress() default argument.
+    def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):  # noqa: B008
         def each(i, n, name):
             progress((i, n), desc=f"ingesting {name}")
 

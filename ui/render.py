@@ -53,17 +53,22 @@ def answer_markdown(answer: dict, links: dict[str, str], question: str) -> str:
             )
     if answer["building_blocks"]:
         parts.append("**Building blocks:** " + " · ".join(
-            f"{esc(b['name'])} ({esc(b['stage'] or '')})" for b in answer["building_blocks"]))  # fmt: skip
+            f"{esc(b['name'])} ({esc(b['stage'] or '')})"
+            for b in answer["building_blocks"]))  # fmt: skip
     if answer["projects"]:
         parts.append("**Comparable projects:** " + " · ".join(
-            f"{esc(p['title'])} ({esc(p['municipality'] or '')})" for p in answer["projects"]))  # fmt: skip
+            f"{esc(p['title'])} ({esc(p['municipality'] or '')})"
+            for p in answer["projects"]))  # fmt: skip
     return "\n\n".join(parts)
 
 
 def _card(title: str, lines: list[str], tag: str = "") -> str:
     tag_html = f'<span class="kb-tag">{html.escape(tag)}</span>' if tag else ""
     body = "".join(f"<div>{html.escape(line)}</div>" for line in lines if line)
-    return f'<div class="kb-card"><div class="kb-card-title">{html.escape(title)}{tag_html}</div>{body}</div>'
+    return (
+        f'<div class="kb-card"><div class="kb-card-title">{html.escape(title)}{tag_html}</div>'
+        f"{body}</div>"
+    )
 
 
 def cards_html(answer: dict, municipality_name=lambda m: m or "") -> str:
@@ -74,7 +79,8 @@ def cards_html(answer: dict, municipality_name=lambda m: m or "") -> str:
         parts += [_card(b["name"], [], b.get("stage") or "") for b in answer["building_blocks"]]
     if answer.get("projects"):
         parts.append("<h4>Comparable projects</h4>")
-        parts += [_card(p["title"], [municipality_name(p.get("municipality")), p.get("summary", "")])
+        parts += [_card(p["title"], [municipality_name(p.get("municipality")),
+                                     p.get("summary", "")])
                   for p in answer["projects"]]  # fmt: skip
     return f'<div class="kb-cards">{"".join(parts)}</div>' if parts else ""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -29,7 +29,7 @@ from fpdf.errors import FPDFException
 from pypdf import PdfWriter
 
 CORPUS = Path(__file__).resolve().parent.parent
-FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)  # fixed so rebuilds are byte-identical
+FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # fixed so rebuilds are byte-identical
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf",
               "I": "DejaVuSans-Oblique.ttf", "BI": "DejaVuSans-BoldOblique.ttf"}
