@@ -312,7 +312,7 @@ def bench_query(emb, recipe: Recipe | None, reps: int, home: Path, n: int = 30) 
 
 # ---- new processes: cold start, RSS --------------------------------------------------------
 SERVE_PROBE = """
-import json, resource, sys, time
+import json, sys, time
 t = time.perf_counter()
 from kb.core import KnowledgeBase
 kb = KnowledgeBase()
@@ -320,8 +320,10 @@ kb.ask(sys.argv[1])
 first = time.perf_counter() - t
 for q in sys.argv[2:] * 5:
     kb.ask(q); kb.similar(q)
-print(json.dumps({"first_answer_s": first,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child of this
+# benchmark (which holds two models) would report the parent's size.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"first_answer_s": first, "peak_rss_mb": hwm / 1024}))
 """
 
 
