@@ -285,11 +285,9 @@ def read(
             kind="strategy",
             municipality=municipality,
             password=password,
-            max_pages=int(settings.get("KB_MAX_PAGES")),
             data=data,
             # The same bounds as an ingest: a hostile upload costs bounded time and memory.
-            pdf_timeout=float(settings.get("KB_PDF_TIMEOUT")),
-            pdf_memory_mb=int(settings.get("KB_PDF_MEMORY_MB")),
+            **settings.load_limits(),
         )
     except OSError as e:
         raise CheckError(f"cannot read {path} ({e.strerror or e})") from e

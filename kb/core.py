@@ -242,10 +242,8 @@ class KnowledgeBase:
                 kind=kind or item.kind or "other",
                 municipality=municipality,
                 password=password,
-                max_pages=int(settings.get("KB_MAX_PAGES")),
                 data=data,
-                pdf_timeout=float(settings.get("KB_PDF_TIMEOUT")),
-                pdf_memory_mb=int(settings.get("KB_PDF_MEMORY_MB")),
+                **settings.load_limits(),
             )
         except IngestError as e:
             return [IngestResult(name, "failed", str(e))]

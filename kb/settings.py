@@ -57,3 +57,12 @@ def home() -> Path:
 
 def max_file_bytes() -> int:
     return int(float(get("KB_MAX_FILE_MB")) * 1024 * 1024)
+
+
+def load_limits() -> dict:
+    """The bounds every file is read under (ingest and check alike), as `load_file` keywords."""
+    return {
+        "max_pages": int(get("KB_MAX_PAGES")),
+        "pdf_timeout": float(get("KB_PDF_TIMEOUT")),
+        "pdf_memory_mb": int(get("KB_PDF_MEMORY_MB")),
+    }
