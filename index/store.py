@@ -179,6 +179,22 @@ class Store:
         self._seen = self.generation
         self.vectors = self._load_vectors()
         self._bm25: Bm25Index | None = None
+        self._drop_older_caches()
+
+    def _drop_older_caches(self) -> None:
+        """Delete caches of generations before the current one: a process killed between
+        writing the new FAISS file and deleting the old one leaves it behind. Generations only
+        grow, so no process needs them again; half-written `.tmp` files are left to their
+        writer (another process may be writing one now)."""
+        gen = self._seen
+        for path in [*self.home.glob("vectors-*.faiss"), *self.home.glob("bm25-*")]:
+            number = path.name.removeprefix("vectors-").removeprefix("bm25-")
+            number = number.removesuffix(".faiss")
+            if number.isdigit() and int(number) < gen:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
     # ---- manifest -------------------------------------------------------------------
     def manifest(self) -> dict[str, str]:

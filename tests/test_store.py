@@ -132,3 +132,22 @@ def test_building_block_filter(tmp_path):
         store, "open data", filters=Filters(building_block="data-management"), mode="hybrid"
     )
     assert [h.chunk.id for h in hits] == ["g1"]
+
+
+def test_opening_drops_caches_left_by_a_kill_between_write_and_cleanup(tmp_path):
+    import shutil
+
+    store = Store(tmp_path, MODEL)
+    _put(store, "a1", "a", ["parking sensors"])
+    _put(store, "b1", "b", ["flood sensors"])
+    gen = store.generation
+    store.close()
+    shutil.copy(tmp_path / f"vectors-{gen}.faiss", tmp_path / f"vectors-{gen - 1}.faiss")
+    (tmp_path / f"bm25-{gen - 1}").mkdir()
+    (tmp_path / f"bm25-{gen - 1}" / "params.index.json").write_text("{}")
+    (tmp_path / f"vectors-{gen - 1}.faiss.tmp").write_bytes(b"half")  # someone else's write
+    store = Store(tmp_path, MODEL)
+    assert sorted(p.name for p in tmp_path.glob("vectors-*")) == [
+        f"vectors-{gen - 1}.faiss.tmp", f"vectors-{gen}.faiss"]  # fmt: skip
+    assert not (tmp_path / f"bm25-{gen - 1}").exists()
+    assert _core(store) == (2, 2, 2)
