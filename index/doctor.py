@@ -150,15 +150,20 @@ def _check_sqlite(db: sqlite3.Connection, report: Report) -> bool:
     return True
 
 
+def _report_stale(home: Path, pattern: str, current: Path, what: str, report: Report) -> None:
+    """Caches of other generations (or half-written ones) are garbage the store can delete."""
+    for path in sorted(home.glob(pattern)):
+        if path != current:
+            report.add(FIXABLE, f"stale {what} {path.name} (not of generation {report.generation})")
+
+
 def _check_vectors(home: Path, report: Report, db: sqlite3.Connection) -> np.ndarray:
     """The FAISS file against SQLite; returns the chunk row ids (sorted)."""
     rowids = np.array([r[0] for r in db.execute("SELECT rowid FROM chunks ORDER BY rowid")],
                       dtype=np.int64)  # fmt: skip
     gen = report.generation
     current = home / f"vectors-{gen}.faiss"
-    for path in sorted(home.glob("vectors-*")):
-        if path != current:
-            report.add(FIXABLE, f"stale FAISS file {path.name} (not of generation {gen})")
+    _report_stale(home, "vectors-*", current, "FAISS file", report)
     if not current.is_file():
         report.add(FIXABLE, f"FAISS file {current.name} is missing (rebuilt when the store opens)")
         return rowids
@@ -188,9 +193,7 @@ def _check_vectors(home: Path, report: Report, db: sqlite3.Connection) -> np.nda
 def _check_bm25(home: Path, report: Report, rowids: np.ndarray) -> None:
     gen = report.generation
     current = home / f"bm25-{gen}"
-    for path in sorted(home.glob("bm25-*")):
-        if path != current:
-            report.add(FIXABLE, f"stale BM25 folder {path.name} (not of generation {gen})")
+    _report_stale(home, "bm25-*", current, "BM25 folder", report)
     if not current.exists():
         return  # built on the first lexical search; nothing to check yet
     try:

@@ -31,6 +31,14 @@ def page():
         browser.close()
 
 
+def upload_in_browser(page, pdf) -> None:
+    """Add a file on the Documents tab (already open) and wait for its 'added' line."""
+    page.locator("#upload input[type=file]").set_input_files(str(pdf))
+    page.wait_for_timeout(1500)  # the file reaches the server before the button counts
+    page.locator("#add").click()
+    page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
+
+
 def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  # noqa: F811
     page.goto(live_server, wait_until="load")
     page.locator("#question textarea").fill(
@@ -60,10 +68,7 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     pdf = make_pdf(tmp_path / "ridderkerk-visie.pdf", [
         "Ridderkerk zet in op een digitale wijkapp voor buurtpreventie en meldingen.",
     ])  # fmt: skip
-    page.locator("#upload input[type=file]").set_input_files(str(pdf))
-    page.wait_for_timeout(1500)
-    page.locator("#add").click()
-    page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
+    upload_in_browser(page, pdf)
     documents = page.locator("#documents")
     documents.get_by_text("Ridderkerk zet in", exact=False).first.wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "documents.png"), full_page=True)

@@ -14,7 +14,7 @@ import yaml
 
 from bench.load import running_server
 from tests.conftest import CORPUS, make_pdf
-from tests.test_browser import page  # noqa: F401  (fixture; skips without chromium)
+from tests.test_browser import page, upload_in_browser  # noqa: F401  (page: fixture; skips without chromium)
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=2">'
@@ -114,10 +114,7 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
     hostile = make_pdf(tmp_path / "nieuw <b>vet<b> plan.pdf", [
         "<svg onload=window.__xss=4></svg> Het nieuwe plan van Zwijndrecht.",
     ])  # fmt: skip
-    page.locator("#upload input[type=file]").set_input_files(str(hostile))
-    page.wait_for_timeout(1500)
-    page.locator("#add").click()
-    page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
+    upload_in_browser(page, hostile)
     page.locator("#documents").get_by_text("<svg onload", exact=False).filter(
         visible=True).first.wait_for(timeout=30_000)  # fmt: skip
     page.wait_for_timeout(1000)
