@@ -26,7 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import check, tagging  # noqa: E402
+from kb import check  # noqa: E402
 from kb.core import KnowledgeBase  # noqa: E402
 
 STRATEGIES = ROOT / "corpus" / "strategies"
@@ -97,7 +97,7 @@ def main() -> None:
     args = ap.parse_args()
     truth_file = yaml.safe_load((STRATEGIES / "coverage.yaml").read_text(encoding="utf-8"))
     kb = KnowledgeBase()
-    protos = tagging.prototypes(kb)
+    protos = kb.tagger.prototypes()
     if protos is None:
         sys.exit("no guide in KB_HOME: run `kb ingest corpus` first")
     drafts, truths = {}, {}

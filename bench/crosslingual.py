@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kb import evaluate as ev  # noqa: E402
+import kb.eval as ev  # noqa: E402
 from kb.core import KnowledgeBase  # noqa: E402
 
 AIDS = ("expand", "translate", "fusion", "absent")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import kb.eval as ev
 from index.store import Hit
-from kb import evaluate as ev
 from kb.answer import select_diverse
 from kb.core import KnowledgeBase
 

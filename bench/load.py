@@ -54,7 +54,7 @@ def running_server(env: dict[str, str], timeout: float = 180) -> Iterator[str]:
     `env` is the whole environment of the server (KB_HOME, KB_EMBED_MODEL, KB_AUTH, ...).
     """
     port = free_port()
-    cmd = [sys.executable, "-c", "from kb.cli import main; main()", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-c", "from ui.cli import main; main()", "serve", "--port", str(port)]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"

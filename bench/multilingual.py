@@ -6,7 +6,7 @@ Not a dependency of the project: install the candidates into .venv by hand first
     .venv/bin/python bench/multilingual.py [--models default,e5,use] [--work /tmp/kbml]
 
 Each model gets its own store of the shipped corpus (in --work/NAME, reused when present),
-then `kb.evaluate.evaluate_questions` runs in dense and hybrid mode. Reported: recall@5 and
+then `kb.eval.evaluate_questions` runs in dense and hybrid mode. Reported: recall@5 and
 nDCG@10 per language and cross-lingual, the "no answer" scores, ingest (encode) time and
 query-encoding time.
 """
@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import kb.eval as ev  # noqa: E402
 from index.embedder import E5_NAME, SentenceTransformerEmbedder, make_embedder  # noqa: E402
-from kb import evaluate as ev  # noqa: E402
 from kb.core import KnowledgeBase  # noqa: E402
 
 

@@ -95,14 +95,3 @@ class Bm25Index:
         retriever = bm25s.BM25.load(str(folder), show_progress=False)
         return cls(retriever, rowids)
 
-
-def rrf(
-    rankings: list[list[int]], k: int = 60, weights: list[float] | None = None
-) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion of several ranked id lists: sum of weight/(k + rank), each
-    list's weight 1 unless given."""
-    scores: dict[int, float] = {}
-    for ranking, w in zip(rankings, weights or [1.0] * len(rankings), strict=True):
-        for rank, i in enumerate(ranking, start=1):
-            scores[i] = scores.get(i, 0.0) + w / (k + rank)
-    return sorted(scores.items(), key=lambda t: -t[1])

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from index.bm25 import Bm25Index, rrf
+from index.bm25 import Bm25Index
+from index.fusion import fuse
 from index.vectors import VectorIndex
 
 SCHEMA_VERSION = "1"
@@ -571,8 +572,7 @@ class Store:
             elif mode == "bm25":
                 ranked = list(zip(lex_ids, lex_scores, strict=True))
             else:
-                w = 2 * dense_weight  # 0.5: both weigh 1, plain RRF
-                ranked = rrf([dense_ids, lex_ids], k=rrf_k, weights=[w, 2 - w])
+                ranked = fuse(dense_ids, lex_ids, dense_weight, rrf_k)
             ranked = ranked[:k]
             rows = self.chunks([i for i, _ in ranked])
             lex = dict(zip(lex_ids, lex_scores, strict=True))

@@ -21,7 +21,7 @@ import numpy as np
 from index.store import ChunkRow, DocumentRow
 from ingest import Document, IngestError
 from ingest.loader import load_file
-from kb import settings, tagging
+from kb import tagging
 from kb.answer import snippet
 from kb.text import sentences, slugify
 
@@ -273,7 +273,7 @@ def read(
     """Parse, chunk and embed a document as an ingest would, without storing anything."""
     path = Path(path)
     try:
-        size, limit = path.stat().st_size, settings.max_file_bytes()
+        size, limit = path.stat().st_size, kb.settings.max_file_bytes
         if size > limit:
             raise CheckError(
                 f"{path.name}: file too large ({size / 1e6:.1f} MB > "
@@ -287,7 +287,7 @@ def read(
             password=password,
             data=data,
             # The same bounds as an ingest: a hostile upload costs bounded time and memory.
-            **settings.load_limits(),
+            **kb.settings.load_limits(),
         )
     except OSError as e:
         raise CheckError(f"cannot read {path} ({e.strerror or e})") from e
@@ -299,7 +299,7 @@ def read(
     if doc.municipality:
         doc = dataclasses.replace(doc, municipality=slugify(doc.municipality))
     try:
-        row, rows, vectors = kb._prepare(doc, None)
+        row, rows, vectors = kb.ingestor.prepare(doc, None)
     except IngestError as e:
         raise CheckError(f"{path.name}: {e}") from e
     said = [(i, sent) for i, r in enumerate(rows) for sent in sentences(r.text)]
@@ -323,7 +323,7 @@ def check(
     Raises:
         CheckError: no guide with building blocks in the knowledge base, or an unusable file.
     """
-    protos = tagging.prototypes(kb)
+    protos = kb.tagger.prototypes()
     if protos is None:
         raise CheckError(
             "the knowledge base holds no guide with building blocks: ingest the guide first"
@@ -355,74 +355,4 @@ def check(
 
 def _add(kb: KnowledgeBase, d: Draft) -> str:
     """Store the checked document as an ingest would, reusing its vectors."""
-    with kb._write_lock:
-        if kb.store.has_document(d.doc.id):
-            return "unchanged"
-        row = dataclasses.replace(d.row, stored_path=kb._store_copy(d.doc, d.data))
-        replaced = kb.store.put(row, d.rows, d.vectors)
-        tagging.sync(kb)
-    return "replaced" if replaced else "added"
-
-
-def stage_figure(result: CheckResult | dict):
-    """A stacked bar chart of covered / weak / missing blocks per value-chain stage (plotly)."""
-    import plotly.graph_objects as go
-
-    stages = result["stages"] if isinstance(result, dict) else [asdict(s) for s in result.stages]
-    names = [s["stage"] for s in stages]
-    colours = {"covered": "#2e7d32", "weak": "#f9a825", "missing": "#c62828"}
-    fig = go.Figure(
-        [
-            go.Bar(name=st, x=names, y=[s[st] for s in stages], marker_color=colours[st])
-            for st in STATUSES
-        ]
-    )
-    fig.update_layout(
-        barmode="stack",
-        title="Building blocks by value-chain stage",
-        yaxis_title="building blocks",
-        xaxis_title="stage",
-        height=380,
-        margin={"l": 40, "r": 20, "t": 50, "b": 40},
-        legend_title_text="",
-    )
-    return fig
-
-
-def report_lines(result: CheckResult, perspectives: int = 3) -> list[str]:
-    """The check as readable text lines (the CLI's output)."""
-    who = f" — {result.municipality}" if result.municipality else ""
-    lines = [
-        f"Strategy check: {result.title} ({result.source}, {result.pages or '?'} pages, "
-        f"{result.chunks} chunks){who}",
-        "",
-        "Coverage by stage:",
-    ]
-    for s in result.stages:
-        lines.append(
-            f"  {s.stage:<14} {s.covered:>2} covered {s.weak:>2} weak {s.missing:>2} missing"
-            f"  ({s.share:.0%})"
-        )
-    lines += ["", "Building blocks:"]
-    for b in result.blocks:
-        pages = sorted({e.page for e in b.evidence if e.page})
-        where = f"  p. {', '.join(map(str, pages))}" if pages and b.status != "missing" else ""
-        lines.append(f"  {b.status:<8} {b.name} ({b.stage}){where}")
-    if result.gaps:
-        lines += ["", "Gaps, with the guide's action perspectives and projects in the region:"]
-    for g in result.gaps:
-        lines.append(f"  {g.name} ({g.stage}) — {g.status}")
-        if g.perspectives:
-            lines.append(f"    guide, {g.perspectives_source}:")
-            lines += [
-                f"      - {snippet(p.replace('**', ''), 160)}"
-                for p in g.perspectives[:perspectives]
-            ]
-        if g.projects:
-            lines.append(
-                "    projects: "
-                + "; ".join(f"{p.title} ({p.municipality}) [{p.id}]" for p in g.projects)
-            )
-    if result.added:
-        lines += ["", f"{result.added}: {result.source}"]
-    return lines
+    return kb.ingestor.add_prepared((d.row, d.rows, d.vectors), d.doc, d.data)

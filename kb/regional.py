@@ -1,8 +1,5 @@
-"""The region at a glance: a project map and a collaboration map (data and plotly figures).
-
-Both figures are plain `go.Scatter` traces on longitude/latitude axes, so they render
-offline: plotly's geographic traces (scattergeo, scattermap, map tiles) fetch topojson or
-tiles from the internet and are never used here.
+"""The region at a glance: the data of the project map and the collaboration map (their
+figures are drawn in ui/figures.py).
 
 Project map: every municipality at its registered coordinates (`municipalities.yaml`,
 registered at ingest), a marker sized by its number of projects and coloured by its
@@ -24,12 +21,10 @@ opportunities.
 
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,8 +33,6 @@ from index.store import Filters
 from ingest.projects import STAGES, STATUSES
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
     from kb.core import KnowledgeBase
 
 REGIONAL = "regional"
@@ -63,7 +56,6 @@ PALETTE = (
 NO_PROJECTS = "#C8C8C8"
 NO_PLACES = "no municipalities with coordinates (ingest a folder with municipalities.yaml)"
 PAIRS_IN_SENTENCE = 5
-HOVER_PROJECTS = 15  # projects listed when hovering a marker
 # Fewest projects of one language for centring on that language's mean (see `centred`):
 # the mean of a handful of projects is mostly those projects' own topic, not the language.
 CENTRE_MIN = 20
@@ -91,7 +83,7 @@ def places(municipalities: Iterable[dict]) -> dict[str, Place]:
     return out
 
 
-def _xy_scale(lats: Iterable[float]) -> float:
+def xy_scale(lats: Iterable[float]) -> float:
     """How many times longer a degree of latitude is than one of longitude here."""
     lats = list(lats)
     mid = sum(lats) / len(lats) if lats else 52.0
@@ -104,7 +96,7 @@ def outline(points: list[tuple[float, float]], pad: float = 0.03) -> list[tuple[
     pts = sorted(set(points))
     if len(pts) < 3:
         return []
-    scale = _xy_scale(p[1] for p in pts)
+    scale = xy_scale(p[1] for p in pts)
 
     def cross(o, a, b) -> float:
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
@@ -153,20 +145,6 @@ class Marker:
     def size(self) -> float:
         return marker_size(self.count)
 
-    def hover(self) -> str:
-        head = f"<b>{html.escape(self.name)}</b>"
-        if not self.projects:
-            return head + "<br>no projects"
-        count = f"{self.count} project{'s' if self.count != 1 else ''}"
-        if self.dominant_theme:
-            count += f" · dominant theme: {html.escape(self.dominant_theme)}"
-        lines = [head, count]
-        ordered = sorted(self.projects, key=lambda p: p["title"].lower())
-        lines += [f"• {html.escape(p['title'])} ({html.escape(p.get('status') or '')})"
-                  for p in ordered[:HOVER_PROJECTS]]  # fmt: skip
-        if self.count > HOVER_PROJECTS:
-            lines.append(f"… and {self.count - HOVER_PROJECTS} more")
-        return "<br>".join(lines)
 
 
 @dataclass
@@ -206,7 +184,7 @@ LABEL_SPOTS = ("top center", "bottom center", "middle right", "middle left")
 def label_positions(points: list[tuple[float, float]], near: float = 0.03) -> list[str]:
     """Where each (lon, lat) point's label goes: above it, unless a label of a point closer
     than `near` degrees of latitude (distance-true) is already there; then below, right, left."""
-    scale = _xy_scale(p[1] for p in points)
+    scale = xy_scale(p[1] for p in points)
     out = [""] * len(points)
     for i in sorted(range(len(points)), key=lambda i: (-points[i][1], points[i][0])):
         x, y = points[i]
@@ -285,75 +263,6 @@ def filter_options(projects: Iterable[dict]) -> dict[str, list[str]]:
     }
 
 
-def _layout(fig: go.Figure, lats: list[float], title: str, legend: str = "") -> None:
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
-        template="plotly_white",
-        height=640,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"title": {"text": legend}, "itemsizing": "constant"},
-        hoverlabel={"align": "left"},
-        xaxis={"visible": False},
-        # Equal distances: a degree of latitude spans 1/cos(latitude) degrees of longitude.
-        yaxis={"visible": False, "scaleanchor": "x", "scaleratio": _xy_scale(lats)},
-    )
-
-
-def _outline_trace(points: list[tuple[float, float]]):
-    import plotly.graph_objects as go
-
-    ring = outline(points)
-    return go.Scatter(
-        x=[p[0] for p in ring], y=[p[1] for p in ring], mode="lines", fill="toself",
-        fillcolor="rgba(120,150,190,0.08)", line={"color": "rgba(120,150,190,0.35)", "width": 1},
-        hoverinfo="skip", showlegend=False, name="region",
-    )  # fmt: skip
-
-
-def map_figure(pm: ProjectMap) -> go.Figure:
-    """The project map as a plotly figure (one trace per dominant theme, for the legend)."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    points = [(m.lon, m.lat) for m in pm.markers]
-    if len(points) >= 3:
-        fig.add_trace(_outline_trace(points))
-    groups: dict[str | None, list[Marker]] = {}
-    for m in pm.markers:
-        groups.setdefault(m.dominant_theme, []).append(m)
-    spots = dict(zip((m.id for m in pm.markers), label_positions(points), strict=True))
-    order = sorted(groups.items(), key=lambda kv: (kv[0] is None, -len(kv[1]), kv[0] or ""))
-    for theme_, ms in order:
-        fig.add_trace(go.Scatter(
-            x=[m.lon for m in ms], y=[m.lat for m in ms], mode="markers+text",
-            name=theme_ or "no projects", text=[m.name for m in ms],
-            textposition=[spots[m.id] for m in ms], textfont={"size": 10, "color": "#333"},
-            marker={"size": [m.size for m in ms], "color": ms[0].colour, "opacity": 0.85,
-                    "line": {"width": 1, "color": "white"}},
-            hovertext=[m.hover() for m in ms], hoverinfo="text",
-            customdata=[m.id for m in ms],
-        ))  # fmt: skip
-    parts = [f"{pm.projects} project{'s' if pm.projects != 1 else ''}"]
-    filters = (("theme", pm.theme), ("stage", pm.stage), ("status", pm.status))
-    parts += [f"{k} {v}" for k, v in filters if v]
-    if pm.unplaced:
-        parts.append(f"{len(pm.unplaced)} without coordinates")
-    title = "Project map — " + " · ".join(parts) + " (colour: dominant theme; size: projects)"
-    if not pm.markers:
-        title = f"Project map — {NO_PLACES}"
-    _layout(fig, [m.lat for m in pm.markers], title, legend="dominant theme")
-    return fig
-
-
-def write_html(fig: go.Figure, path: Path | str) -> Path:
-    """A standalone page with plotly.js inlined: it opens without any network."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(str(path), include_plotlyjs=True, include_mathjax=False, full_html=True,
-                   config={"displaylogo": False, "responsive": True})  # fmt: skip
-    return path
-
-
 # ---- collaboration map --------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProjectVectors:
@@ -417,7 +326,7 @@ def project_vectors(kb: KnowledgeBase) -> ProjectVectors:
         m = centred(np.stack(means).astype(np.float32), [language[pid] for pid in ids])
         return ProjectVectors(ids, m @ m.T)
 
-    return kb._cached("regional.project_vectors", kb.store.generation, build)  # type: ignore[return-value]
+    return kb.cache.get("regional.project_vectors", kb.store.generation, build)
 
 
 @dataclass(frozen=True)
@@ -622,64 +531,3 @@ def similarity_distribution(kb: KnowledgeBase) -> dict:
             [round(float(q), 3) for q in qs], strict=True)), "thresholds": steps}  # fmt: skip
 
 
-def collaboration_figure(c: Collaborations) -> go.Figure:
-    """Municipalities at their coordinates, an edge per opportunity, width by weight."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    nodes = {k: p for k, p in c.places.items() if k != REGIONAL}
-    if len(nodes) >= 3:
-        fig.add_trace(_outline_trace([(p.lon, p.lat) for p in nodes.values()]))
-    degree: Counter[str] = Counter()
-    by_weight: dict[int, list[Opportunity]] = {}
-    for o in c.opportunities:
-        if o.a in nodes and o.b in nodes:
-            by_weight.setdefault(o.weight, []).append(o)
-            degree[o.a] += o.weight
-            degree[o.b] += o.weight
-    for w, opps in sorted(by_weight.items()):  # one trace per width keeps the figure small
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for o in opps:
-            xs += [nodes[o.a].lon, nodes[o.b].lon, None]
-            ys += [nodes[o.a].lat, nodes[o.b].lat, None]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-            line={"width": min(1.5 + 1.5 * w, 14), "color": "rgba(0,114,178,0.45)"},
-            name=f"{w} pair{'s' if w > 1 else ''}",
-        ))  # fmt: skip
-    drawn = [o for opps in by_weight.values() for o in opps]
-    if drawn:  # hovering an edge's middle lists its pairs
-        fig.add_trace(go.Scatter(
-            x=[(nodes[o.a].lon + nodes[o.b].lon) / 2 for o in drawn],
-            y=[(nodes[o.a].lat + nodes[o.b].lat) / 2 for o in drawn],
-            mode="markers", marker={"size": 9, "color": "rgba(0,114,178,0.15)"}, showlegend=False,
-            hovertext=[_edge_hover(o) for o in drawn], hoverinfo="text", name="pairs",
-        ))  # fmt: skip
-    ps = sorted(nodes.values(), key=lambda p: p.name.lower())
-    fig.add_trace(go.Scatter(
-        x=[p.lon for p in ps], y=[p.lat for p in ps], mode="markers+text", showlegend=False,
-        text=[p.name for p in ps], textposition=label_positions([(p.lon, p.lat) for p in ps]),
-        textfont={"size": 10, "color": "#333"},
-        marker={"size": [9 + 3 * math.sqrt(degree[p.id]) for p in ps],
-                "color": ["#D55E00" if degree[p.id] else NO_PROJECTS for p in ps],
-                "line": {"width": 1, "color": "white"}},
-        hovertext=[f"<b>{html.escape(p.name)}</b><br>{degree[p.id]} comparable pair(s)"
-                   for p in ps],
-        hoverinfo="text", customdata=[p.id for p in ps], name="municipalities",
-    ))  # fmt: skip
-    title = (f"Collaboration map — {len(c.opportunities)} opportunities, {c.pairs} comparable "
-             f"project pairs at similarity ≥ {c.threshold:.2f} (edge width: pairs)")  # fmt: skip
-    if not nodes:
-        title = f"Collaboration map — {NO_PLACES}"
-    _layout(fig, [p.lat for p in nodes.values()], title)
-    return fig
-
-
-def _edge_hover(o: Opportunity) -> str:
-    lines = [f"<b>{html.escape(o.names[0])} – {html.escape(o.names[1])}</b>: {o.weight} pair(s)"]
-    lines += [f"{html.escape(p.a['title'])} / {html.escape(p.b['title'])} ({p.similarity:.2f})"
-              for p in o.pairs[:8]]  # fmt: skip
-    if o.weight > 8:
-        lines.append(f"… and {o.weight - 8} more")
-    return "<br>".join(lines)

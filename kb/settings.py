@@ -1,8 +1,10 @@
-"""One table of settings, read from the environment. The README lists every one."""
+"""One table of settings, read from the environment once, at the edge (the CLI, the app's
+start, a test), into a frozen `Settings` that is passed down. The README lists every one."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,30 +41,61 @@ SETTINGS: tuple[Setting, ...] = (
         "Relevance below which `ask` says it has no answer; empty uses the embedding model's "
         "calibrated default.",
     ),
+    Setting(
+        "KB_FLAT_MAX",
+        "50000",
+        "Vectors below which the FAISS index is exact (flat); from there on an IVF index.",
+    ),
     Setting("KB_AUTH", "", "Optional `user:password` login for the web app."),
 )
 
-
-def get(name: str) -> str:
-    """The value of a setting: the environment, else its default."""
-    for s in SETTINGS:
-        if s.name == name:
-            return os.environ.get(name, s.default)
-    raise KeyError(name)
+_DEFAULTS = {s.name: s.default for s in SETTINGS}
 
 
-def home() -> Path:
-    return Path(get("KB_HOME")).expanduser()
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, typed. `Settings()` is the defaults; `Settings.from_env()` reads the
+    environment (only the edges do that)."""
 
+    home: Path = Path(_DEFAULTS["KB_HOME"])
+    embed_model: str = _DEFAULTS["KB_EMBED_MODEL"]
+    max_file_mb: float = float(_DEFAULTS["KB_MAX_FILE_MB"])
+    max_pages: int = int(_DEFAULTS["KB_MAX_PAGES"])
+    pdf_timeout: float = float(_DEFAULTS["KB_PDF_TIMEOUT"])
+    pdf_memory_mb: int = int(_DEFAULTS["KB_PDF_MEMORY_MB"])
+    min_score: float | None = None
+    flat_max: int = int(_DEFAULTS["KB_FLAT_MAX"])
+    auth: str = _DEFAULTS["KB_AUTH"]
 
-def max_file_bytes() -> int:
-    return int(float(get("KB_MAX_FILE_MB")) * 1024 * 1024)
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
 
+        def get(name: str) -> str:
+            return env.get(name, _DEFAULTS[name]).strip()
 
-def load_limits() -> dict:
-    """The bounds every file is read under (ingest and check alike), as `load_file` keywords."""
-    return {
-        "max_pages": int(get("KB_MAX_PAGES")),
-        "pdf_timeout": float(get("KB_PDF_TIMEOUT")),
-        "pdf_memory_mb": int(get("KB_PDF_MEMORY_MB")),
-    }
+        min_score = get("KB_MIN_SCORE")
+        return cls(
+            home=Path(get("KB_HOME") or ".kb").expanduser(),
+            embed_model=get("KB_EMBED_MODEL"),
+            max_file_mb=float(get("KB_MAX_FILE_MB")),
+            max_pages=int(get("KB_MAX_PAGES")),
+            pdf_timeout=float(get("KB_PDF_TIMEOUT")),
+            pdf_memory_mb=int(get("KB_PDF_MEMORY_MB")),
+            min_score=float(min_score) if min_score else None,
+            flat_max=int(get("KB_FLAT_MAX")),
+            auth=get("KB_AUTH"),
+        )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def load_limits(self) -> dict:
+        """The bounds every file is read under (ingest and check alike), as `load_file`
+        keywords."""
+        return {
+            "max_pages": self.max_pages,
+            "pdf_timeout": self.pdf_timeout,
+            "pdf_memory_mb": self.pdf_memory_mb,
+        }

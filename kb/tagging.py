@@ -6,7 +6,7 @@ building block gets a *prototype*, the normalised mean of the vectors of its gui
 and a chunk takes the blocks whose prototype it resembles most (see `assign`).
 
 Order does not matter: a strategy ingested before the guide is tagged as soon as the
-guide arrives. `sync` runs after every ingest, removal and reindex; when the prototypes
+guide arrives. `BlockTagger.sync` runs after every ingest, removal and reindex; when the prototypes
 have changed since the tags were made (a guide added, changed or removed, another model)
 it re-tags the stored chunks from their stored vectors, without embedding anything again.
 """
@@ -17,14 +17,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.store import ChunkRow
-
-if TYPE_CHECKING:
-    from kb.core import KnowledgeBase
+from index.embedder import Embedder
+from index.store import ChunkRow, Store
+from kb.cache import Derived
 
 # Bumped when the rule below changes, so that stored tags are redone.
 VERSION = "1"
@@ -83,84 +81,95 @@ def assign(
     return out
 
 
-def _store_is_current(kb: KnowledgeBase) -> bool:
-    # During a reindex to another model the store still holds the old model's vectors.
-    m = kb.store.manifest()
-    return m.get("fingerprint") == kb.embedder.fingerprint and m.get("dim") == str(kb.embedder.dim)
-
-
-def prototypes(kb: KnowledgeBase) -> Prototypes | None:
-    """The prototypes of the guide in the store (None without a guide), cached per write."""
-
-    def build() -> Prototypes | None:
-        if not _store_is_current(kb):
-            return None
-        grouped: dict[str, list[np.ndarray]] = {}
-        guide_ids = []
-        for doc in kb.store.documents(kind="guide"):
-            guide_ids.append(doc.id)
-            chunks = [
-                c
-                for c in kb.store.chunks_of(doc.id)
-                if c.building_blocks and not (c.section or "").lower().endswith(_SKIP_SECTIONS)
-            ]
-            if not chunks:
-                continue
-            vecs = kb.store.vectors_of([c.rowid for c in chunks])
-            for c, v in zip(chunks, vecs, strict=True):
-                for b in c.building_blocks:
-                    grouped.setdefault(b, []).append(v)
-        key = json.dumps([VERSION, MARGIN, TOP_N, kb.embedder.fingerprint, sorted(guide_ids)])
-        return build_prototypes(grouped, hashlib.sha256(key.encode()).hexdigest()[:16])
-
-    return kb._cached("block_prototypes", kb.store.generation, build)  # type: ignore[return-value]
-
-
 def _auto_tagged(kind: str, meta: dict) -> bool:
     # A Markdown document that declares its own blocks keeps them.
     return kind not in SOURCE_TAGGED and not meta.get("blocks")
 
 
-def tag_rows(
-    kb: KnowledgeBase, kind: str, meta: dict, rows: list[ChunkRow], vectors: np.ndarray
-) -> list[ChunkRow]:
-    """Rows of a document being ingested, with their blocks filled in where they have none."""
-    protos = prototypes(kb) if _auto_tagged(kind, meta) else None
-    if protos is None:
-        return rows
-    tags = assign(vectors, protos)
-    return [
-        r if r.building_blocks else dataclasses.replace(r, building_blocks=t)
-        for r, t in zip(rows, tags, strict=True)
-    ]
+class BlockTagger:
+    """Tags chunks with building blocks by likeness to the guide in `store`."""
 
+    def __init__(self, store: Store, embedder: Embedder, cache: Derived):
+        self.store = store
+        self.embedder = embedder
+        self.cache = cache
 
-def sync(kb: KnowledgeBase) -> int:
-    """Re-tag stored documents when the prototypes changed since they were tagged.
+    def _store_is_current(self) -> bool:
+        # During a reindex to another model the store still holds the old model's vectors.
+        m = self.store.manifest()
+        return (m.get("fingerprint") == self.embedder.fingerprint
+                and m.get("dim") == str(self.embedder.dim))  # fmt: skip
 
-    Returns the number of documents re-tagged. Call with the knowledge base's write lock held.
-    """
-    protos = prototypes(kb)
-    current = protos.fingerprint if protos else ""
-    if kb.store.manifest_json(MANIFEST_KEY) == current:
-        return 0
-    n = 0
-    with kb.store.batch():
-        for doc in kb.store.documents():
-            if not _auto_tagged(doc.kind, doc.meta):
-                continue
-            chunks = kb.store.chunks_of(doc.id)
-            if not chunks:
-                continue
-            vectors = kb.store.vectors_of([c.rowid for c in chunks])
-            tags = assign(vectors, protos) if protos else [()] * len(chunks)
-            if all(c.building_blocks == t for c, t in zip(chunks, tags, strict=True)):
-                continue
-            rows = [
-                dataclasses.replace(c, rowid=None, building_blocks=t)
-                for c, t in zip(chunks, tags, strict=True)
-            ]
-            kb.store.put(doc, rows, vectors)
-            n += 1
-    kb.store.set_manifest_json(MANIFEST_KEY, current)
-    return n
+    def prototypes(self) -> Prototypes | None:
+        """The prototypes of the guide in the store (None without a guide), cached per
+        write."""
+
+        def build() -> Prototypes | None:
+            if not self._store_is_current():
+                return None
+            grouped: dict[str, list[np.ndarray]] = {}
+            guide_ids = []
+            for doc in self.store.documents(kind="guide"):
+                guide_ids.append(doc.id)
+                chunks = [
+                    c
+                    for c in self.store.chunks_of(doc.id)
+                    if c.building_blocks
+                    and not (c.section or "").lower().endswith(_SKIP_SECTIONS)
+                ]
+                if not chunks:
+                    continue
+                vecs = self.store.vectors_of([c.rowid for c in chunks])
+                for c, v in zip(chunks, vecs, strict=True):
+                    for b in c.building_blocks:
+                        grouped.setdefault(b, []).append(v)
+            key = json.dumps(
+                [VERSION, MARGIN, TOP_N, self.embedder.fingerprint, sorted(guide_ids)]
+            )
+            return build_prototypes(grouped, hashlib.sha256(key.encode()).hexdigest()[:16])
+
+        return self.cache.get("block_prototypes", self.store.generation, build)
+
+    def tag_rows(
+        self, kind: str, meta: dict, rows: list[ChunkRow], vectors: np.ndarray
+    ) -> list[ChunkRow]:
+        """Rows of a document being ingested, with their blocks filled in where they have
+        none."""
+        protos = self.prototypes() if _auto_tagged(kind, meta) else None
+        if protos is None:
+            return rows
+        tags = assign(vectors, protos)
+        return [
+            r if r.building_blocks else dataclasses.replace(r, building_blocks=t)
+            for r, t in zip(rows, tags, strict=True)
+        ]
+
+    def sync(self) -> int:
+        """Re-tag stored documents when the prototypes changed since they were tagged.
+
+        Returns the number of documents re-tagged. Call with the write lock held.
+        """
+        protos = self.prototypes()
+        current = protos.fingerprint if protos else ""
+        if self.store.manifest_json(MANIFEST_KEY) == current:
+            return 0
+        n = 0
+        with self.store.batch():
+            for doc in self.store.documents():
+                if not _auto_tagged(doc.kind, doc.meta):
+                    continue
+                chunks = self.store.chunks_of(doc.id)
+                if not chunks:
+                    continue
+                vectors = self.store.vectors_of([c.rowid for c in chunks])
+                tags = assign(vectors, protos) if protos else [()] * len(chunks)
+                if all(c.building_blocks == t for c, t in zip(chunks, tags, strict=True)):
+                    continue
+                rows = [
+                    dataclasses.replace(c, rowid=None, building_blocks=t)
+                    for c, t in zip(chunks, tags, strict=True)
+                ]
+                self.store.put(doc, rows, vectors)
+                n += 1
+        self.store.set_manifest_json(MANIFEST_KEY, current)
+        return n

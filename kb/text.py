@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.lexical import tokens
+from index.lexical import STOPWORDS, tokens
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9À-Ý])|\n{2,}|\n(?=[-•*] |\d+\. )")
 
@@ -23,3 +23,8 @@ def sentences(text: str) -> list[str]:
 def terms(text: str, lang: str | None = None) -> set[str]:
     """Stemmed content words, as a set."""
     return set(tokens(text, lang))
+
+
+def question_words(text: str) -> set[str]:
+    """The lower-cased words of a question that are not function words (for highlighting)."""
+    return {w.lower() for w in re.findall(r"\w+", text)} - STOPWORDS

@@ -69,7 +69,7 @@ def corpus_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("corpus-home")
     env = {**os.environ, "KB_HOME": str(home)}
     env.pop("KB_EMBED_MODEL", None)
-    subprocess.run([sys.executable, "-c", "from kb.cli import main; main()", "ingest", str(CORPUS),
+    subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "ingest", str(CORPUS),
                     "-q"], env=env, check=True, timeout=1800, capture_output=True)  # fmt: skip
     return home
 

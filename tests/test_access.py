@@ -31,7 +31,7 @@ def server(tmp_path_factory):
     env = {**os.environ, "KB_HOME": str(home), "KB_EMBED_MODEL": "hash",
            "KB_AUTH": f"{USER}:{PASSWORD}", "KB_MAX_FILE_MB": "0.05",
            "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
-    kb = [sys.executable, "-c", "from kb.cli import main; main()"]
+    kb = [sys.executable, "-c", "from ui.cli import main; main()"]
     subprocess.run(kb + ["ingest", str(doc), "-q"], env=env, check=True, timeout=300,
                    capture_output=True)  # fmt: skip
     with running_server(env) as url:

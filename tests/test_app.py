@@ -98,7 +98,7 @@ def live_server(tmp_path_factory, corpus_home):
     home = copy_corpus_home(corpus_home, tmp_path_factory.mktemp("serve"))
     env = {**__import__("os").environ, "KB_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("KB_EMBED_MODEL", None)
-    kb_bin = [sys.executable, "-c", "from kb.cli import main; main()"]
+    kb_bin = [sys.executable, "-c", "from ui.cli import main; main()"]
     port = _free_port()
     proc = subprocess.Popen(kb_bin + ["serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip

@@ -64,7 +64,7 @@ def hostile_server(tmp_path_factory):
     env = {**os.environ, "KB_HOME": str(home), "KB_EMBED_MODEL": "hash",
            "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
     env.pop("KB_AUTH", None)
-    kb = [sys.executable, "-c", "from kb.cli import main; main()"]
+    kb = [sys.executable, "-c", "from ui.cli import main; main()"]
     base = src / "base"  # the guide (for the Check tab) and the municipalities (for the map)
     shutil.copytree(CORPUS / "guide", base / "guide", ignore=shutil.ignore_patterns("pdf"))
     shutil.copy(CORPUS / "municipalities.yaml", base / "municipalities.yaml")

@@ -1,6 +1,7 @@
 """Building-block tagging and the strategy check: unit tests with the fake embedder, and
 an integration test with the real model on the shipped strategies."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -219,13 +220,16 @@ def test_check_refuses_a_file_over_the_size_limit(fake_kb, guide_dir, strategy_p
     from kb.check import CheckError, check
 
     fake_kb.ingest([guide_dir])
-    monkeypatch.setenv("KB_MAX_FILE_MB", "0.0001")  # about 100 bytes
+    # about 100 bytes: the check reads the knowledge base's own settings
+    monkeypatch.setattr(fake_kb, "settings", dataclasses.replace(fake_kb.settings,
+                                                                 max_file_mb=0.0001))
     with pytest.raises(CheckError, match="file too large"):
         check(fake_kb, strategy_pdf)
 
 
 def test_stage_figure_counts_the_blocks_of_each_stage(fake_kb, guide_dir, strategy_pdf):
-    from kb.check import check, stage_figure
+    from kb.check import check
+    from ui.figures import stage_figure
 
     fake_kb.ingest([guide_dir])
     r = check(fake_kb, strategy_pdf)
@@ -238,7 +242,7 @@ def test_stage_figure_counts_the_blocks_of_each_stage(fake_kb, guide_dir, strate
 
 # ---- CLI and app -----------------------------------------------------------------------------
 def test_cli_check_json_and_text(kb_home, guide_dir, strategy_pdf):
-    from kb.cli import cli
+    from ui.cli import cli
 
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", str(guide_dir), "-q"]).exit_code == 0
@@ -257,7 +261,7 @@ def test_cli_check_json_and_text(kb_home, guide_dir, strategy_pdf):
 
 
 def test_cli_check_reports_an_unreadable_file(kb_home, guide_dir, tmp_path):
-    from kb.cli import cli
+    from ui.cli import cli
 
     runner = CliRunner()
     runner.invoke(cli, ["ingest", str(guide_dir), "-q"])
@@ -325,14 +329,13 @@ def test_shipped_strategy_blocks_marked_missing_are_not_covered(guide_kb, name):
 
 def test_a_passing_mention_in_one_sentence_makes_a_block_weak(fake_kb, guide_dir, tmp_path):
     from kb.check import Thresholds, check, mentions, read
-    from kb.tagging import prototypes
 
     fake_kb.ingest([guide_dir])
     pdf = make_pdf(tmp_path / "draft.pdf", STRATEGY[:2] + [
         STRATEGY[1] + " Library courses in digital skills for elderly residents come later.",
     ])  # fmt: skip
     draft = read(fake_kb, pdf)
-    protos = prototypes(fake_kb)
+    protos = fake_kb.tagger.prototypes()
     said = mentions(draft, protos, Thresholds())
     found = [(draft.sentences[i][1], protos.ids[j]) for i, j, _ in said]
     assert any(b == "digital-inclusion" and "elderly" in text for text, b in found), found

@@ -4,9 +4,9 @@ import json
 
 from click.testing import CliRunner
 
-from kb.cli import cli
 from tests.conftest import make_pdf
 from tests.test_kb import PROJECT
+from ui.cli import cli
 
 
 def run(*args):

@@ -22,10 +22,10 @@ from index.bm25 import Bm25Index
 from index.doctor import FIXABLE, PROBLEM, check
 from index.embedder import make_embedder
 from index.vectors import VectorIndex
-from kb.cli import cli
 from kb.core import KnowledgeBase
 from tests.conftest import ROOT, make_pdf
 from tests.test_kb import PROJECT
+from ui.cli import cli
 
 KB = str(Path(sys.executable).with_name("kb"))
 TRIALS = 22

@@ -114,15 +114,16 @@ def test_dutch_question_reaches_english_passage_through_the_glossary(english_kb)
     q = "Welke gemeenten plaatsen laadpalen in de wijk?"
     hits = english_kb.retrieve(q, k=3, mode="bm25")
     assert hits and "charging points" in hits[0].chunk.text
-    english_kb.expand = False
-    hits = english_kb.retrieve(q, k=3, mode="bm25")
+    plain = english_kb.retriever.configured(expand=False)
+    hits = plain.retrieve(q, k=3, mode="bm25")
     assert not any("charging points" in h.chunk.text for h in hits)
 
 
 def test_dutch_query_vector_leans_towards_its_english_rendering(english_kb):
     q = "Hoe helpen vrijwilligers ouderen en inwoners thuis?"
     plain = english_kb.embedder.embed_queries([q])[0]
-    both = english_kb._with_english(q, plain)
+    retriever = english_kb.retriever
+    both = retriever.with_english(retriever.analyse(q), plain)
     passage = english_kb.embedder.embed_documents([ENGLISH["elderly"]])[0]
     assert np.linalg.norm(both) == pytest.approx(1.0, abs=1e-5)
     assert float(both @ passage) > float(plain @ passage)
@@ -143,8 +144,9 @@ def test_unmatched_words_ignore_function_words_names_and_translated_matches():
 def test_question_about_an_absent_subject_is_refused_a_present_one_answered(english_kb):
     absent = "Which municipality uses quantum computers for blockchain permits?"
     present = "Which municipality placed charging points for electric cars?"
-    share = english_kb.absent_share
-    assert share(absent, english_kb.retrieve(absent, k=3)) >= english_kb.max_absent
+    share = english_kb.retriever.absent_share
+    assert (share(absent, english_kb.retrieve(absent, k=3))
+            >= english_kb.retriever.config.max_absent)  # fmt: skip
     assert share(present, english_kb.retrieve(present, k=3)) == 0.0
     assert not english_kb.ask(absent).answered
     assert english_kb.ask(present).answered
@@ -152,9 +154,10 @@ def test_question_about_an_absent_subject_is_refused_a_present_one_answered(engl
 
 def test_absent_words_check_can_be_switched_off(english_kb):
     q = "Which municipality placed charging points for quantum computers and blockchain?"
-    english_kb.min_score = 0.0  # any hit is close enough without the absent-words check
+    # any hit is close enough without the absent-words check
+    english_kb.retriever = english_kb.retriever.configured(min_score=0.0)
     assert not english_kb.ask(q).answered
-    english_kb.max_absent = None
+    english_kb.retriever = english_kb.retriever.configured(max_absent=None)
     assert english_kb.ask(q).answered
 
 

@@ -1,8 +1,8 @@
 """The README stays true: every setting and every command is documented."""
 
-from kb.cli import cli
 from kb.settings import SETTINGS
 from tests.conftest import ROOT
+from ui.cli import cli
 
 README = (ROOT / "README.md").read_text()
 

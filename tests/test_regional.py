@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from kb import regional
+from ui import figures
 
 MUNICIPALITIES = {
     "municipalities": [
@@ -152,17 +153,17 @@ def test_dominant_theme_falls_back_when_only_cross_cutting_themes_remain():
 
 def test_hover_lists_each_project_escaped(region_kb, tmp_path):
     markers = by_id(regional.project_map(region_kb))
-    hover = markers["delft"].hover()
+    hover = figures.marker_hover(markers["delft"])
     for title in ("Smart parking sensors in the centre", "Parking sensors at the station",
                   "Video visits for the elderly"):  # fmt: skip
         assert title in hover
     assert "3 projects" in hover and "dominant theme: sensors" in hover
     m = regional.Marker("x", "A <b>", 52.0, 4.3, projects=[{"title": "<script>", "status": "idea"}])
-    assert "<script>" not in m.hover() and "&lt;script&gt;" in m.hover()
+    assert "<script>" not in figures.marker_hover(m) and "&lt;script&gt;" in figures.marker_hover(m)
     many = regional.Marker("y", "Y", 52.0, 4.3, projects=[
         {"title": f"Project {i:02d}", "status": "pilot"} for i in range(20)])  # fmt: skip
-    assert "Project 14" in many.hover() and "Project 15" not in many.hover()
-    assert many.hover().endswith(f"… and {20 - regional.HOVER_PROJECTS} more")
+    assert "Project 14" in figures.marker_hover(many) and "Project 15" not in figures.marker_hover(many)
+    assert figures.marker_hover(many).endswith(f"… and {20 - figures.HOVER_PROJECTS} more")
 
 
 def test_filters_by_theme_stage_and_status(region_kb):
@@ -189,7 +190,7 @@ def test_filter_options_follow_the_projects(region_kb):
 
 
 def test_map_figure_is_plain_scatter_with_equal_distances(region_kb):
-    fig = regional.map_figure(regional.project_map(region_kb))
+    fig = figures.map_figure(regional.project_map(region_kb))
     assert {t.type for t in fig.data} == {"scatter"}
     ratio = fig.layout.yaxis.scaleratio
     assert fig.layout.yaxis.scaleanchor == "x"
@@ -222,7 +223,7 @@ def test_no_coordinates_means_no_markers_and_a_message(fake_kb, tmp_path):
     fake_kb.ingest([root / "projects"])
     pm = regional.project_map(fake_kb)
     assert pm.markers == [] and len(pm.unplaced) == len(PROJECTS)
-    assert "municipalities.yaml" in regional.map_figure(pm).layout.title.text
+    assert "municipalities.yaml" in figures.map_figure(pm).layout.title.text
 
 
 # ---- collaboration map ----------------------------------------------------------------------
@@ -356,7 +357,7 @@ def test_sentence_caps_the_pairs_it_lists():
 
 def test_collaboration_figure_draws_weighted_edges_between_coordinates(region_kb):
     c = regional.collaborations(region_kb, threshold=0.6)
-    fig = regional.collaboration_figure(c)
+    fig = figures.collaboration_figure(c)
     assert {t.type for t in fig.data} == {"scatter"}
     lines = [t for t in fig.data if t.mode == "lines" and t.name != "region"]
     widths = {t.name: t.line.width for t in lines}
@@ -371,7 +372,7 @@ def test_collaboration_figure_draws_weighted_edges_between_coordinates(region_kb
 
 # ---- CLI ------------------------------------------------------------------------------------
 def test_cli_map_writes_a_standalone_offline_page(region_kb, kb_home, tmp_path):
-    from kb.cli import cli
+    from ui.cli import cli
 
     region_kb.close()
     out = tmp_path / "out" / "map.html"
@@ -388,7 +389,7 @@ def test_cli_map_writes_a_standalone_offline_page(region_kb, kb_home, tmp_path):
 
 
 def test_cli_collaborations_json_shape_and_text(region_kb, kb_home):
-    from kb.cli import cli
+    from ui.cli import cli
 
     region_kb.close()
     r = CliRunner().invoke(cli, ["collaborations", "--threshold", "0.6", "--top", "2", "--json"])

@@ -44,7 +44,13 @@ def _docs_by_source(kb) -> dict[str, list]:
 
 
 def test_a_file_over_the_size_limit_is_refused_and_the_rest_still_loads(h, tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_MAX_FILE_MB", "0.01")  # 10,485 bytes
+    from index.embedder import HashingEmbedder
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+    from ui.app import Handlers
+
+    small_limit = Settings(max_file_mb=0.01)  # 10,485 bytes
+    h = Handlers(KnowledgeBase(tmp_path / "limited", HashingEmbedder(), settings=small_limit))
     big = tmp_path / "groot.md"
     big.write_text("# Groot\n\n" + "Een lange alinea over glasvezel in de polder. " * 400)
     assert big.stat().st_size > 10_485
@@ -57,10 +63,10 @@ def test_a_file_over_the_size_limit_is_refused_and_the_rest_still_loads(h, tmp_p
 
 
 def test_the_default_limit_is_50_mb(monkeypatch):
-    from kb import settings
+    from kb.settings import Settings
 
     monkeypatch.delenv("KB_MAX_FILE_MB", raising=False)
-    assert settings.max_file_bytes() == 50 * 1024 * 1024
+    assert Settings.from_env().max_file_bytes == 50 * 1024 * 1024
 
 
 def test_the_type_comes_from_the_bytes_not_the_name(h, tmp_path):

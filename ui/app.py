@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
+import io
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
 
-from ingest.projects import STAGES, STATUSES
-from kb import settings
-from kb.core import IngestResult, KnowledgeBase
+from kb.catalogue import STAGES, STATUSES
+from kb.core import KnowledgeBase
+from kb.records import IngestResult
 from kb.text import slugify
 from ui import check_tab, regional_tab
 from ui.render import CARD_CSS, answer_markdown, cards_html, esc, file_link
 
 KINDS = ["", "guide", "strategy", "project", "other"]
+EXPORTS_KEPT = 20
 PROJECT_COLUMNS = ["title", "municipality", "stage", "status", "score", "why", "id"]
 EXAMPLES = [
     "Which action perspectives does the guide give for data management?",
@@ -121,7 +123,7 @@ class Handlers:
         answer = self.ask(question, municipality, kind, building_block=block)
         links = {}
         for s in answer["sources"]:
-            doc = self.kb.store.document(s["document_id"])
+            doc = self.kb.document(s["document_id"])
             links[f"{s['document_id']}:{s.get('page')}"] = file_link(
                 str(self.kb.home.resolve()), doc.stored_path if doc else None, s.get("page"))
         cards = cards_html(answer, self.kb.municipality_name)
@@ -147,12 +149,24 @@ class Handlers:
             if res
             else "No comparable projects found."
         )
-        path = Path(tempfile.mkdtemp()) / "comparable-projects.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(PROJECT_COLUMNS)
-            w.writerows(rows)
-        return rows, detail, str(path)
+        return rows, detail, str(self._export_csv(rows))
+
+    def _export_csv(self, rows: list[list]) -> Path:
+        """The rows as a CSV under KB_HOME/exports, named by content: the same list is one
+        file, and only the newest EXPORTS_KEPT stay (no temporary folder per search)."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(PROJECT_COLUMNS)
+        w.writerows(rows)
+        text = buf.getvalue()
+        folder = self.kb.home / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"comparable-projects-{hashlib.sha256(text.encode()).hexdigest()[:12]}.csv"
+        path.write_text(text, encoding="utf-8")
+        old = sorted(folder.glob("comparable-projects-*.csv"), key=lambda p: p.stat().st_mtime)
+        for stale in old[:-EXPORTS_KEPT]:
+            stale.unlink(missing_ok=True)
+        return path
 
     def project_detail(self, project_id: str, why: str = "") -> str:
         p = self.kb.project(project_id)
@@ -188,8 +202,8 @@ class Handlers:
         return self.project_detail(str(row[-1]), str(row[-2]))
 
     def document_rows(self) -> list[list]:
-        counts = self.kb.store.chunk_counts()
-        docs = sorted(self.kb.store.documents(), key=lambda d: d.added, reverse=True)
+        counts = self.kb.chunk_counts()
+        docs = sorted(self.kb.documents(), key=lambda d: d.added, reverse=True)
         return [[d.title, d.kind, self.kb.municipality_name(d.municipality), d.language or "",
                  d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
                 for d in docs]  # fmt: skip
@@ -311,13 +325,14 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
 def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     kb.embedder.embed_queries(["warm up"])  # load the model once, at start
-    auth = os.environ.get("KB_AUTH", "")
-    # Uploads land in KB_HOME/uploads, not /tmp/gradio (read by Gradio when the app is built).
+    auth = kb.settings.auth
+    # Uploads land in KB_HOME/uploads, not /tmp/gradio: Gradio reads this variable when the
+    # app is built, so it is handed over here, before create_app.
     os.environ["GRADIO_TEMP_DIR"] = str((kb.home / "uploads").resolve())
     app = create_app(kb)
     app.launch(
         server_name=host, server_port=port, share=False, css=CARD_CSS,
         auth=tuple(auth.split(":", 1)) if ":" in auth else None,
         allowed_paths=[str((kb.home / "files").resolve())],
-        max_file_size=settings.max_file_bytes(), **kw,
+        max_file_size=kb.settings.max_file_bytes, **kw,
     )  # fmt: skip

@@ -12,6 +12,7 @@ import gradio as gr
 
 from kb import check as strategy_check
 from kb.core import KnowledgeBase
+from ui.figures import stage_figure
 from ui.render import esc
 
 TABLE_COLUMNS = ["stage", "building block", "status", "chunks", "evidence (page: passage)"]
@@ -74,7 +75,7 @@ class CheckHandlers:
             self.summary(res),
             self.table(res),
             self.gaps(res),
-            strategy_check.stage_figure(res),
+            stage_figure(res),
         )
 
     def summary(self, res: dict) -> str:

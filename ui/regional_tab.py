@@ -12,6 +12,7 @@ import gradio as gr
 
 from kb import regional
 from kb.core import KnowledgeBase
+from ui.figures import collaboration_figure, map_figure
 from ui.render import esc
 
 LIST_LENGTH = 25
@@ -25,12 +26,12 @@ class RegionalHandlers:
 
     def map_figure(self, theme: str = "", stage: str = "", status: str = ""):
         pm = regional.project_map(self.kb, theme or None, stage or None, status or None)
-        return regional.map_figure(pm)
+        return map_figure(pm)
 
     def collaborations(self, threshold: float = regional.DEFAULT_THRESHOLD):
         """The collaboration graph and the ranked list of opportunities (Markdown)."""
         c = regional.collaborations(self.kb, float(threshold))
-        return regional.collaboration_figure(c), self.opportunity_list(c)
+        return collaboration_figure(c), self.opportunity_list(c)
 
     def opportunity_list(self, c: regional.Collaborations) -> str:
         if not c.opportunities:

@@ -6,7 +6,7 @@ import html
 import re
 from urllib.parse import quote
 
-from index.lexical import STOPWORDS
+from kb.text import question_words
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 _CITATION = re.compile(r"\\\[(\d+)\\\](?!:)")  # never "[n]:", a link reference definition
@@ -36,7 +36,7 @@ def file_link(home: str, stored_path: str | None, page: int | None) -> str:
 
 
 def answer_markdown(answer: dict, links: dict[str, str], question: str) -> str:
-    words = {w.lower() for w in re.findall(r"\w+", question)} - STOPWORDS
+    words = question_words(question)
     # Only the [n] citation markers are un-escaped: brackets from the documents stay escaped,
     # so document text can never form a Markdown link or link reference.
     parts = [_CITATION.sub(r"[\1]", esc(answer["answer"]))]

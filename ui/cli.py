@@ -1,4 +1,5 @@
-"""The `kb` command: parses input, calls KnowledgeBase, formats output. No logic of its own."""
+"""The `kb` command: parses input, calls the KnowledgeBase, formats output. No logic of its
+own. Settings are read from the environment here, once, and passed down."""
 
 from __future__ import annotations
 
@@ -8,19 +9,18 @@ from pathlib import Path
 
 import click
 
-from ingest.projects import STAGES, STATUSES
+from kb.catalogue import STAGES, STATUSES
 
 KINDS = click.Choice(["guide", "strategy", "project", "other"])
 
 
 def _kb(check_model: bool = True):
     # Imported here so that `kb --help` stays instant (no numpy, faiss or torch).
-    from index.embedder import EmbedderUnavailable
-    from index.store import StoreError
     from kb.core import KnowledgeBase
+    from kb.errors import EmbedderUnavailable, StoreError
 
     try:
-        return KnowledgeBase(check_model=check_model)
+        return KnowledgeBase.from_env(check_model=check_model)
     except (StoreError, EmbedderUnavailable) as e:
         raise click.ClickException(str(e)) from e
 
@@ -158,7 +158,7 @@ def stats(as_json) -> None:
 def list_documents(as_json) -> None:
     """The documents in the knowledge base, with their ids."""
     kb = _kb(check_model=False)
-    docs = kb.store.documents()
+    docs = kb.documents()
     if as_json:
         _json({"documents": [{k: v for k, v in d.__dict__.items() if k != "meta"} for d in docs]})
         return
@@ -189,10 +189,10 @@ def reindex() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def doctor(repair, as_json) -> None:  # fmt: skip
     """Check the store: SQLite, vectors, FAISS and BM25 caches, stored files. Exit 1 if not ok."""
-    from index.doctor import check as check_store
-    from kb import settings
+    from kb.doctor import check as check_store
+    from kb.settings import Settings
 
-    report = check_store(settings.home(), repair=repair)
+    report = check_store(Settings.from_env().home, repair=repair)
     if as_json:
         _json(report.to_dict())
     else:
@@ -232,7 +232,9 @@ def check(pdf, municipality, add, password, as_json) -> None:
     if as_json:
         _json(result.to_dict())
         return
-    for line in strategy_check.report_lines(result):
+    from ui.reports import check_report
+
+    for line in check_report(result):
         click.echo(line)
 
 
@@ -245,9 +247,10 @@ def check(pdf, municipality, add, password, as_json) -> None:
 def project_map(out, theme, stage, status) -> None:  # fmt: skip
     """The project map as a standalone HTML page: municipalities, their projects and themes."""
     from kb import regional
+    from ui.figures import map_figure, write_html
 
     pm = regional.project_map(_kb(check_model=False), theme=theme, stage=stage, status=status)
-    regional.write_html(regional.map_figure(pm), out)
+    write_html(map_figure(pm), out)
     placed = sum(1 for m in pm.markers if m.count)
     click.echo(f"wrote {out}: {pm.projects} projects in {placed} municipalities")
     if pm.unplaced:
@@ -265,12 +268,13 @@ def project_map(out, theme, stage, status) -> None:  # fmt: skip
 def collaborations(threshold, top, out, as_json) -> None:  # fmt: skip
     """Where municipalities work on comparable projects: ranked collaboration opportunities."""
     from kb import regional
+    from ui.figures import collaboration_figure, write_html
 
     if threshold is None:
         threshold = regional.DEFAULT_THRESHOLD
     c = regional.collaborations(_kb(check_model=False), threshold)
     if out:
-        regional.write_html(regional.collaboration_figure(c), out)
+        write_html(collaboration_figure(c), out)
     if as_json:
         _json(c.to_dict(top=top))
         return
@@ -298,8 +302,10 @@ def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # 
     """Retrieval quality: recall@1/5/10, MRR@10, nDCG@10 and the "no answer" decision."""
     if bool(questions) == bool(beir):
         raise click.UsageError("give either --questions FILE or --beir DIR")
-    from index.embedder import EmbedderUnavailable
-    from kb import evaluate as ev
+    import kb.eval as ev
+    from kb.errors import EmbedderUnavailable
+    from kb.settings import Settings
+    from ui.reports import eval_report
 
     modes = ev.MODES if mode == "all" else (mode,)
     try:
@@ -307,13 +313,14 @@ def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # 
             report = ev.run_questions(questions, modes, kb=_kb(), limit=limit, sweep=sweep,
                                       progress=not as_json)  # fmt: skip
         else:
-            report = ev.run_beir(beir, modes, workdir=workdir, limit=limit, progress=not as_json)
+            report = ev.run_beir(beir, modes, Settings.from_env(), workdir=workdir,
+                                 limit=limit, progress=not as_json)  # fmt: skip
     except (ValueError, KeyError, OSError, EmbedderUnavailable) as e:  # an empty store, a
         raise click.ClickException(str(e)) from e  # malformed set, a model not installed
     if as_json:
         _json(report)
     else:
-        ev.render(report, click.echo)
+        eval_report(report, click.echo)
 
 
 def main() -> None:

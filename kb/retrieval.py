@@ -1,0 +1,227 @@
+"""Retrieval: dense + BM25 fused by the question's language, and the "no answer" decision.
+
+Every search for a question goes through `Retriever`: the filters (municipality, kind,
+building block) are applied here and in the store, nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.fusion import fuse
+from index.glossary import glossary
+from index.store import Filters, Hit, Store
+from kb import novelty
+from kb.catalogue import Catalogue
+from kb.query import Query, analyse
+from kb.text import terms
+
+# Cosine below which a dense hit is not an answer, for the default model (an embedder may
+# bring its own: `min_score`). `kb eval --sweep` shows the trade-off.
+DEFAULT_MIN_SCORE = 0.30
+# Share of the question's content words a top hit must hold to answer on lexical grounds.
+DEFAULT_MIN_COVERAGE = 0.6
+# "No answer" also when the question hinges on words the best hits lack (kb/novelty.py): at
+# least this share of its informative words is in none of the three best hits (in either
+# language, glossary translations included) and in at most ABSENT_MAX_DF chunks of the
+# corpus, while the best cosine stays below ABSENT_MIN_SCORE. Found by a grid over share
+# 0.15-0.6 x df 0-10 x cosine 0.45-1.0 on the even-numbered corpus questions only (best F1
+# at precision >= 0.8, then the fewest answerable questions refused; ties to the smallest
+# df, then the largest share); the odd-numbered ones are held out (bench/crosslingual.py,
+# docs/benchmarks.md "Retrieval quality").
+DEFAULT_MAX_ABSENT = 0.3
+ABSENT_MAX_DF = 1
+ABSENT_MIN_SCORE = 0.55
+# Hybrid fusion by the question's language: (dense ranking's weight, RRF constant). The
+# default model is English-trained: on English text its ranking leads, on Dutch BM25 does.
+# Swept with bench/fusion_sweep.py on the corpus questions and two BEIR sets
+# (docs/benchmarks.md, "Retrieval quality"). A query too short to tell its language (a
+# name, a few keywords) weighs both equally, with the first ranks counting most.
+FUSION = {"en": (0.8, 10), "nl": (0.3, 60), None: (0.5, 10)}
+# Candidates a question's search returns before the answer picks its sources: at least
+# this many, and four per source asked for.
+CANDIDATES = 40
+# Depth of each ranking given to the language-aware fusion.
+FUSION_DEPTH = 50
+
+
+def candidates(k: int) -> int:
+    """How many hits to retrieve for an answer with k sources."""
+    return max(CANDIDATES, 4 * k)
+
+
+def is_multilingual(embedder: Embedder) -> bool:
+    """Does the embedder place Dutch and English in one space (no rendering needed)?"""
+    flag = getattr(embedder, "multilingual", None)
+    return bool(flag) if flag is not None else "multilingual" in str(embedder.name).lower()
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How questions are searched and when one has no answer. Frozen: a variant for an
+    evaluation or a benchmark is a new object (`Retriever.configured`)."""
+
+    mode: str = "hybrid"  # dense | bm25 | hybrid
+    min_score: float = DEFAULT_MIN_SCORE
+    min_coverage: float = DEFAULT_MIN_COVERAGE
+    max_absent: float | None = DEFAULT_MAX_ABSENT  # None: no absent-words check
+    fusion: Mapping = field(default_factory=lambda: dict(FUSION))
+    # Cross-lingual help from the Dutch-English glossary (index/glossary.py): BM25 adds the
+    # translations of the query's words; for an English-only model a Dutch query is also
+    # embedded in a word-for-word English rendering (both vectors combined), and an English
+    # query's fusion lets BM25 lead on Dutch chunks (docs/benchmarks.md).
+    expand: bool = True
+    translate: bool = True
+    split_fusion: bool = True
+
+    @classmethod
+    def for_embedder(cls, embedder: Embedder, min_score: float | None = None) -> RetrievalConfig:
+        """The defaults, with the embedder's own threshold and fusion weights where it
+        brings them (index/embedder.py); an explicit `min_score` (KB_MIN_SCORE) wins."""
+        english_only = not is_multilingual(embedder)
+        own_min = getattr(embedder, "min_score", None)
+        return cls(
+            min_score=min_score if min_score is not None else (own_min or DEFAULT_MIN_SCORE),
+            fusion=getattr(embedder, "fusion", None) or dict(FUSION),
+            translate=english_only,
+            split_fusion=english_only,
+        )
+
+
+class Retriever:
+    """Searches the store for a question and judges whether the best hits answer it."""
+
+    def __init__(self, store: Store, embedder: Embedder, catalogue: Catalogue,
+                 config: RetrievalConfig):  # fmt: skip
+        self.store = store
+        self.embedder = embedder
+        self.catalogue = catalogue
+        self.config = config
+        self._rendered: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def configured(self, **changes) -> Retriever:
+        """A retriever over the same store with some settings changed."""
+        return Retriever(self.store, self.embedder, self.catalogue,
+                         dataclasses.replace(self.config, **changes))  # fmt: skip
+
+    def analyse(self, text: str) -> Query:
+        return analyse(text, glossary())
+
+    def embed(self, query: Query) -> np.ndarray:
+        return self.embedder.embed_queries([query.text])[0]
+
+    def retrieve(
+        self,
+        query: Query | str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The k best chunks for a query (hybrid by default: dense + BM25, fused by rank).
+
+        Args:
+            vector: the query's embedding when the caller already has it.
+        """
+        q = query if isinstance(query, Query) else self.analyse(query)
+        cfg = self.config
+        mode = mode or cfg.mode
+        if vector is None and mode != "bm25":
+            vector = self.embed(q)
+        weight, rrf_k = cfg.fusion.get(q.language, (0.5, 60))
+        if vector is not None and cfg.translate and q.language == "nl":
+            vector = self.with_english(q, vector)
+        expansion = q.expansion if cfg.expand and mode != "dense" else ()
+        if mode == "hybrid" and cfg.split_fusion and q.language == "en":
+            return self._fuse_by_language(q, vector, k, filters, weight, rrf_k, expansion)
+        return self.store.search(vector, k, filters, text=q.text, mode=mode,  # type: ignore[arg-type]
+                                 dense_weight=weight, rrf_k=rrf_k, expansion=expansion)  # fmt: skip
+
+    def _fuse_by_language(self, q: Query, vector, k: int, filters: Filters | None,
+                          weight: float, rrf_k: int, expansion) -> list[Hit]:  # fmt: skip
+        """Hybrid fusion of an English query for an English-only model, whose weights also
+        follow each chunk's language: the model cannot read a Dutch chunk, so where BM25
+        found one through the glossary's Dutch translations of the query, BM25 gets the
+        dense ranking's weight and vice versa. An all-English corpus (BEIR) is fused as
+        `Store.search` does."""
+        depth = max(k, FUSION_DEPTH)
+        dense = self.store.search(vector, depth, filters, mode="dense")
+        lexical = self.store.search(vector, depth, filters, text=q.text, mode="bm25",
+                                    expansion=expansion)  # fmt: skip
+        best: dict[int, Hit] = {}
+        for h in dense + lexical:
+            best.setdefault(h.chunk.rowid, h)  # type: ignore[arg-type]
+        lex_score = {h.chunk.rowid: h.lexical for h in lexical}
+        wanted = set(expansion)
+        bridged = {h.chunk.rowid for h in lexical if wanted & terms(h.chunk.embed_text)}
+        ranked = fuse([h.chunk.rowid for h in dense], [h.chunk.rowid for h in lexical],  # type: ignore[misc]
+                      weight, rrf_k,
+                      swapped=lambda r: r in bridged and best[r].chunk.language == "nl")[:k]  # fmt: skip
+        return [Hit(best[r].chunk, s, best[r].dense, lex_score.get(r, 0.0)) for r, s in ranked]
+
+    def with_english(self, q: Query, vector: np.ndarray) -> np.ndarray:
+        """The query's vector combined with that of its glossary rendering in English."""
+        if not q.english:
+            return vector
+        with self._lock:
+            rendered = self._rendered.get(q.english)  # a small cache: ask() retrieves twice
+        if rendered is None:
+            rendered = self.embedder.embed_queries([q.english])[0]
+            with self._lock:
+                if len(self._rendered) > 256:
+                    self._rendered.clear()
+                self._rendered[q.english] = rendered
+        both = np.asarray(vector, dtype=np.float32) + rendered
+        return both / (np.linalg.norm(both) or 1.0)
+
+    # ---- the "no answer" decision ---------------------------------------------------------
+    def confident(self, query: Query | str, hits: list[Hit]) -> bool:
+        """Is the best of these hits relevant enough to answer from?
+
+        Either the embedding model finds it close enough, or it holds most of the
+        question's content words (the English-trained model scores Dutch text low).
+        """
+        if not hits:
+            return False
+        q = query if isinstance(query, Query) else self.analyse(query)
+        cfg = self.config
+        top = hits[:3]
+        best = max(h.dense for h in top)
+        if (cfg.max_absent is not None and best < ABSENT_MIN_SCORE
+                and self.absent_share(q, top) >= cfg.max_absent):  # fmt: skip
+            return False
+        if best >= cfg.min_score:
+            return True
+        if len(q.terms) < 2:
+            return False
+        coverage = max(len(q.terms & terms(h.chunk.embed_text)) / len(q.terms) for h in top)
+        return coverage >= cfg.min_coverage
+
+    def absent_share(self, query: Query | str, hits: list[Hit]) -> float:
+        """Share of the question's informative words that none of the hits holds and the
+        corpus hardly knows (kb/novelty.py); 0 for a question without such words."""
+        text = query.text if isinstance(query, Query) else query
+        names = self._names()
+        words = novelty.informative_words(text, names)
+        if not words:
+            return 0.0
+        missing = novelty.unmatched_words(text, [h.chunk.embed_text for h in hits],
+                                          self.store.bm25.doc_freq, ABSENT_MAX_DF, names)  # fmt: skip
+        return len(missing) / len(words)
+
+    def _names(self) -> set[str]:
+        """The words of the municipalities' names and ids: never informative."""
+        return self.catalogue.cache.get(
+            "names", self.store.manifest_value("municipalities"),
+            lambda: {w for m in self.catalogue.municipalities()
+                     for w in re.findall(r"[^\W_]+",
+                                         f"{m.get('name', '')} {m.get('id', '')}".lower())},
+        )  # fmt: skip
