@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from index.bm25 import Bm25Index, rrf
-from index.vectors import VectorIndex
+from index.vectors import FaissIndex as VectorIndex
 
 SCHEMA_VERSION = "1"
 

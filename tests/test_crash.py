@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from index.bm25 import Bm25Index
 from index.doctor import FIXABLE, PROBLEM, check
 from index.embedder import make_embedder
-from index.vectors import VectorIndex
+from index.vectors import load_index
 from kb.cli import cli
 from kb.core import KnowledgeBase
 from tests.conftest import ROOT, make_pdf
@@ -100,7 +100,7 @@ def check_files(home: Path, reference: tuple) -> None:
     rowids = np.array([r for r, _ in rows], dtype=np.int64)
     faiss_file = home / f"vectors-{gen}.faiss"
     if faiss_file.exists():  # a file named by the current generation must be exact
-        assert np.array_equal(np.sort(VectorIndex.read(faiss_file).ids()), rowids)
+        assert np.array_equal(np.sort(load_index(faiss_file).ids()), rowids)
     if (home / f"bm25-{gen}").exists():
         assert np.array_equal(np.sort(Bm25Index.load(home / f"bm25-{gen}").rowids), rowids)
 
