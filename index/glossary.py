@@ -142,10 +142,23 @@ def _verb(head: str) -> str | None:
     return f"{m[1]}{m[2]}{m[3]}en" if m else None
 
 
+def load_glossary(path: Path) -> Glossary:
+    """The glossary in a tab-separated file (Dutch, English a line).
+
+    A missing file is an error, never an empty glossary: an install without its data files
+    would otherwise lose cross-lingual search without a word.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"the Dutch-English glossary {path} is missing: the package was installed "
+            "without its data files (index/*.tsv, declared in pyproject.toml)"
+        ) from None
+    return Glossary.parse(text)
+
+
 @lru_cache(maxsize=1)
 def glossary() -> Glossary:
-    """The shipped glossary (empty when the file is missing)."""
-    try:
-        return Glossary.parse(GLOSSARY_FILE.read_text(encoding="utf-8"))
-    except OSError:
-        return Glossary({}, {})
+    """The shipped glossary (`GLOSSARY_FILE`), loaded once per process."""
+    return load_glossary(GLOSSARY_FILE)
