@@ -30,6 +30,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check kb ingest index ui tests bench corpus/tools
+	$(VENV)/bin/lint-imports
 
 # Performance against the LangChain recipe (issue #7): ingest, re-ingest, query latency, cold
 # start, memory, and scale to 10^5 vectors; rewrites the bench section of docs/benchmarks.md.
