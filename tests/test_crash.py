@@ -154,6 +154,7 @@ def _env(home: Path) -> dict:
     return dict(os.environ, KB_HOME=str(home), KB_EMBED_MODEL="hash", PYTHONUNBUFFERED="1")
 
 
+@pytest.mark.integration  # crash trials: ingest processes killed at random moments
 def test_killed_ingest_leaves_a_consistent_store_and_resumes_exactly(corpus, tmp_path):
     reference_home = tmp_path / "reference"
     start = time.monotonic()
