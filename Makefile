@@ -1,4 +1,5 @@
-# Two commands: `make run` and `make test`. Both set everything up first.
+# Two commands: `make run` and `make test` (`make test-fast` for the development loop).
+# Each sets everything up first.
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -8,7 +9,7 @@ export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup run test lint bench bench-scale corpus clean
+.PHONY: setup run test test-fast lint bench bench-scale corpus clean
 
 setup: $(STAMP)
 
@@ -28,8 +29,14 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+# The development loop: unit tests only (no real model, server, browser, subprocess ingest,
+# crash or stress trials); under a minute. `make test` (CI) runs everything.
+test-fast: setup
+	$(PY) -m pytest -m "not integration and not browser and not slow" -q
+
 lint: setup
 	$(VENV)/bin/ruff check kb ingest index ui tests bench corpus/tools
+	$(VENV)/bin/lint-imports
 
 # Performance against the LangChain recipe (issue #7): ingest, re-ingest, query latency, cold
 # start, memory, and scale to 10^5 vectors; rewrites the bench section of docs/benchmarks.md.

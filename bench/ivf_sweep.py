@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/ivf_sweep.py N NPROBE[,NPROBE...]
 e.g.   .venv/bin/python bench/ivf_sweep.py 1000000 32,62,96,128,192
 
 The same clustered synthetic vectors as bench/perf.py's scale section; the index is built
-by index.vectors.VectorIndex.build for N vectors, then searched one query at a time.
+by index.vectors.make_index for N vectors, then searched one query at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import faiss  # noqa: E402
 from perf import clustered, topics  # noqa: E402
 
-from index.vectors import VectorIndex  # noqa: E402
+from index.vectors import make_index  # noqa: E402
 
 
 def main(n: int, probes: list[int], dim: int = 384, queries: int = 200) -> None:
@@ -35,7 +35,7 @@ def main(n: int, probes: list[int], dim: int = 384, queries: int = 200) -> None:
         sims = qs[s : s + 25] @ data.T
         exact[s : s + 25] = np.argpartition(-sims, 10, axis=1)[:, :10] + 1
     t = time.perf_counter()
-    index = VectorIndex.build(dim, np.arange(1, n + 1), data)
+    index = make_index(dim, np.arange(1, n + 1), data)
     print(f"{index.describe()} built in {time.perf_counter() - t:.1f} s", flush=True)
     ivf = faiss.try_extract_index_ivf(index.index)
     for nprobe in probes:

@@ -673,7 +673,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
                   f"The same question encoded, and the same 10^4-vector flat search, with torch "
                   f"and faiss on {c} threads and on 1, alternating in one process "
                   f"({res['reps']} × 30 calls each). Since this run, questions use one thread "
-                  "(`index/embedder.py`, `index/vectors.py`); batches of documents use all "
+                  "(`index/embedder.py`, `index/vectors/`); batches of documents use all "
                   "physical cores.", "",
                   "| what | p50 ms | p95 ms |", "|---|---|---|"]  # fmt: skip
         for key, label in (("encode_query", "encode one question"),
@@ -692,7 +692,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
                   "written through `Store.put`; 200 queries drawn the same way, each asked "
                   f"{next(iter(sc.values()))['queries'] // 200} times. Recall@10 is "
                   "against exact search over the same vectors. The store chooses the index "
-                  "(`index/vectors.py`: flat below 50,000 vectors, IVF from there) and records "
+                  "(`index/vectors/`: flat below 50,000 vectors, IVF from there) and records "
                   "it in the manifest. Filtered: a municipality filter (1/21 of the rows).", "",
                   "| vectors | index chosen | store build s | index alone s | FAISS file MB | "
                   "RSS growth MB | search p50/p95 ms | store dense search p50/p95 ms | "
@@ -749,7 +749,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
               "its own transaction and the result lines keep the order of the files.",
               "- A question is embedded on one torch thread and searched on one faiss thread; "
               "batches of documents use every physical core (see 'One question' above).",
-              "- The vector index follows the size (`index/vectors.py`): exact (flat) below "
+              "- The vector index follows the size (`index/vectors/`): exact (flat) below "
               "`KB_FLAT_MAX` = 50,000 vectors, IVF (flat codes, inner product, about √n lists, "
               "one in eight visited) from there, rebuilt as the store grows; `kb stats` and the "
               "manifest's `index` say which. A filter that keeps at most 2,048 vectors is "

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25 import Bm25Index
-from index.vectors import VectorIndex
+from index.vectors import load_index
 
 FIXABLE = "fixable"  # derived or stale: --repair rebuilds or deletes it
 PROBLEM = "problem"  # in the source of truth: needs a person
@@ -168,7 +168,7 @@ def _check_vectors(home: Path, report: Report, db: sqlite3.Connection) -> np.nda
         report.add(FIXABLE, f"FAISS file {current.name} is missing (rebuilt when the store opens)")
         return rowids
     try:
-        index = VectorIndex.read(current)
+        index = load_index(current)
         ids = np.sort(index.ids())
     except Exception as e:  # noqa: BLE001 - any damage means: rebuild
         report.add(FIXABLE, f"FAISS file {current.name} is unreadable ({type(e).__name__})")

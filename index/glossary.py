@@ -23,7 +23,7 @@ MAX_PHRASE = 3
 MIN_PART = 3
 
 
-def _key(phrase: str, lang: str) -> tuple[str, ...]:
+def phrase_key(phrase: str, lang: str) -> tuple[str, ...]:
     """A phrase's lookup key: its content words, stemmed in its language."""
     words = [w for w in re.findall(r"[^\W_]+", phrase.lower()) if w not in STOPWORDS]
     return tuple(_stemmer(lang).stemWords(words))
@@ -42,7 +42,7 @@ class Glossary:
             if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
                 continue
             nl, en = (p.strip() for p in line.split("\t", 1))
-            kn, ke = _key(nl, "nl"), _key(en, "en")
+            kn, ke = phrase_key(nl, "nl"), phrase_key(en, "en")
             if kn and en not in nl_en.setdefault(kn, []):
                 nl_en[kn].append(en)
             if ke and nl not in en_nl.setdefault(ke, []):
@@ -142,10 +142,23 @@ def _verb(head: str) -> str | None:
     return f"{m[1]}{m[2]}{m[3]}en" if m else None
 
 
+def load_glossary(path: Path) -> Glossary:
+    """The glossary in a tab-separated file (Dutch, English a line).
+
+    A missing file is an error, never an empty glossary: an install without its data files
+    would otherwise lose cross-lingual search without a word.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"the Dutch-English glossary {path} is missing: the package was installed "
+            "without its data files (index/*.tsv, declared in pyproject.toml)"
+        ) from None
+    return Glossary.parse(text)
+
+
 @lru_cache(maxsize=1)
 def glossary() -> Glossary:
-    """The shipped glossary (empty when the file is missing)."""
-    try:
-        return Glossary.parse(GLOSSARY_FILE.read_text(encoding="utf-8"))
-    except OSError:
-        return Glossary({}, {})
+    """The shipped glossary (`GLOSSARY_FILE`), loaded once per process."""
+    return load_glossary(GLOSSARY_FILE)

@@ -25,7 +25,7 @@ import numpy as np
 
 from index.bm25 import Bm25Index
 from index.fusion import fuse
-from index.vectors import VectorIndex
+from index.vectors import FLAT_MAX, VectorIndex, load_index, make_index
 
 SCHEMA_VERSION = "1"
 
@@ -159,10 +159,15 @@ class Store:
         model: the embedding model's name, dimension and fingerprint; a store built with
             another model refuses to open for search or write (`kb reindex` rebuilds it).
         check_model: False to open for inspection only (`kb stats`, `kb doctor`).
+        flat_max: vectors below which the vector index is exact (the setting KB_FLAT_MAX).
     """
 
-    def __init__(self, home: Path, model: tuple[str, int, str], check_model: bool = True):
+    def __init__(
+        self, home: Path, model: tuple[str, int, str], check_model: bool = True,
+        flat_max: int = FLAT_MAX,
+    ):  # fmt: skip
         self.home = Path(home)
+        self.flat_max = flat_max
         self.home.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "kb.sqlite"
         self._lock = threading.RLock()
@@ -248,7 +253,7 @@ class Store:
         path = self._vector_file(self.generation)
         if path.exists():
             try:
-                return VectorIndex.read(path)
+                return load_index(path, self.flat_max)
             except Exception:  # a damaged cache is rebuilt, never trusted
                 pass
         index = self._rebuild_vectors(dim)
@@ -256,14 +261,14 @@ class Store:
         return index
 
     def _rebuild_vectors(self, dim: int) -> VectorIndex:
-        # All at once, so that the index type fits the final size (index.vectors.choose_kind).
+        # All at once, so that the index type fits the final size (index.vectors.make_index).
         id_parts, vec_parts = [np.zeros(0, np.int64)], [np.zeros((0, dim), np.float32)]
         cur = self._db.execute("SELECT rowid, vector FROM chunks ORDER BY rowid")
         while rows := cur.fetchmany(10_000):
             id_parts.append(np.array([r[0] for r in rows], dtype=np.int64))
             raw = b"".join(r[1] for r in rows)
             vec_parts.append(np.frombuffer(raw, dtype=np.float32).reshape(-1, dim))
-        return VectorIndex.build(dim, np.concatenate(id_parts), np.vstack(vec_parts))
+        return make_index(dim, np.concatenate(id_parts), np.vstack(vec_parts), self.flat_max)
 
     def _persist_vectors(self, index: VectorIndex | None = None) -> None:
         if self._seen != self.generation:  # another process has committed since
@@ -363,7 +368,7 @@ class Store:
             return
         self._seen = gen
         try:
-            self.vectors = VectorIndex.read(self._vector_file(gen))
+            self.vectors = load_index(self._vector_file(gen), self.flat_max)
         except Exception:  # not written yet (the writer persists at the end of its batch)
             self.vectors = self._rebuild_vectors(int(self.manifest().get("dim", self.dim)))
         self._bm25 = None
@@ -518,7 +523,7 @@ class Store:
     def vectors_of(self, rowids: Sequence[int]) -> np.ndarray:
         with self._lock, self._read_snapshot():
             self._refresh()
-            return np.stack([self.vectors.index.reconstruct(int(i)) for i in rowids])
+            return np.stack([self.vectors.reconstruct(np.array([i], np.int64))[0] for i in rowids])
 
     def allowed_rowids(self, filters: Filters) -> np.ndarray | None:
         """Row ids that pass the filters; None when nothing is filtered."""
@@ -583,7 +588,8 @@ class Store:
                     continue
                 cos = dense.get(i)
                 if cos is None and query is not None:
-                    cos = float(np.dot(self.vectors.index.reconstruct(int(i)), query.ravel()))
+                    vec = self.vectors.reconstruct(np.array([i], np.int64))[0]
+                    cos = float(np.dot(vec, query.ravel()))
                 hits.append(Hit(rows[i], float(score), float(cos or 0.0), float(lex.get(i, 0.0))))
             return hits
 

@@ -52,7 +52,7 @@ EVIDENCE = 3
 PROJECTS_PER_GAP = 3
 _STATUS_RANK = {"scaled": 0, "implementation": 1, "pilot": 2, "idea": 3, "stopped": 4}
 _PROJECT_ID = re.compile(r"`([a-z0-9][a-z0-9-]*)`")
-_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(.*)$")
+LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(.*)$")
 
 
 class CheckError(Exception):
@@ -202,13 +202,13 @@ def by_stage(blocks: list[BlockCoverage]) -> list[StageCoverage]:
     return out
 
 
-def _join(parts: list[str]) -> str:
+def join_parts(parts: list[str]) -> str:
     """Consecutive chunks of one section as one text: the overlap between two is kept once."""
     text = ""
     for part in parts:
         k = next((k for k in range(min(len(text), len(part)), 0, -1) if text.endswith(part[:k])), 0)
         # Without an overlap the cut fell inside a line unless the next part opens an item.
-        glue = "" if k else ("\n" if _ITEM.match(part) else " ")
+        glue = "" if k else ("\n" if LIST_ITEM.match(part) else " ")
         text = text + glue + part[k:] if text else part
     return text
 
@@ -228,7 +228,7 @@ def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, lis
                 parts.append(c.text)
             elif section.endswith("related projects"):
                 related += _PROJECT_ID.findall(c.text)
-    items = [m.group(1).strip() for line in _join(parts).splitlines() if (m := _ITEM.match(line))]
+    items = [m.group(1).strip() for line in join_parts(parts).splitlines() if (m := LIST_ITEM.match(line))]
     return items, where, related
 
 

@@ -43,6 +43,7 @@ class KnowledgeBase:
             self.home,
             (self.embedder.name, self.embedder.dim, self.embedder.fingerprint),
             check_model=check_model,
+            flat_max=self.settings.flat_max,
         )
         self.cache = Derived()
         self.lock = threading.Lock()  # every write to the store holds it

@@ -345,14 +345,14 @@ def test_a_passing_mention_in_one_sentence_makes_a_block_weak(fake_kb, guide_dir
 
 
 def test_perspectives_cut_across_chunks_are_joined_whole():
-    from kb.check import _ITEM, _join
+    from kb.check import LIST_ITEM, join_parts
 
-    overlapping = _join(["1. **Map.** Do a. Then b", "Then b and c.\n2. **Train.** Do d."])
+    overlapping = join_parts(["1. **Map.** Do a. Then b", "Then b and c.\n2. **Train.** Do d."])
     assert overlapping == "1. **Map.** Do a. Then b and c.\n2. **Train.** Do d."
-    cut_after_marker = _join(["4. **Share.** Pool roles.\n5.", "**Lead.** Train managers first."])
-    items = [m.group(1) for ln in cut_after_marker.splitlines() if (m := _ITEM.match(ln))]
+    cut_after_marker = join_parts(["4. **Share.** Pool roles.\n5.", "**Lead.** Train managers first."])
+    items = [m.group(1) for ln in cut_after_marker.splitlines() if (m := LIST_ITEM.match(ln))]
     assert items == ["**Share.** Pool roles.", "**Lead.** Train managers first."]
-    assert _join(["1. **A.** x", "2. **B.** y"]).splitlines() == ["1. **A.** x", "2. **B.** y"]
+    assert join_parts(["1. **A.** x", "2. **B.** y"]).splitlines() == ["1. **A.** x", "2. **B.** y"]
 
 
 def test_ask_tab_building_block_filter_reaches_tagged_strategy_passages(

@@ -8,6 +8,8 @@ import threading
 import time
 from collections import defaultdict
 
+import pytest
+
 from index.store import Filters
 
 SECTIONS = 5  # chunks per generated document: one per section
@@ -23,6 +25,7 @@ def _markdown(marker: str, version: int) -> str:
     return f"# Document {marker}\n\n" + "\n\n".join(sections) + "\n"
 
 
+@pytest.mark.slow
 def test_readers_never_fail_nor_see_half_a_document(fake_kb, tmp_path):
     kb = fake_kb
     base = tmp_path / "base.md"
@@ -101,6 +104,7 @@ def test_readers_never_fail_nor_see_half_a_document(fake_kb, tmp_path):
     assert sum(len(v) > 1 for v in seen.values()) >= 1, "no reader saw a document arrive"
 
 
+@pytest.mark.integration  # `kb ingest` in a subprocess
 def test_a_reader_sees_what_another_process_wrote(fake_kb, kb_home, tmp_path):
     """`kb serve` keeps the store open while `kb ingest` writes to it from another process:
     its searches see the new state whole (never FAISS of one state and BM25 of another)."""

@@ -38,9 +38,9 @@ def test_parse_maps_both_ways_and_skips_comments(small):
 
 
 def tokens_key(phrase: str, lang: str) -> tuple[str, ...]:
-    from index.glossary import _key
+    from index.glossary import phrase_key
 
-    return _key(phrase, lang)
+    return phrase_key(phrase, lang)
 
 
 def test_segments_prefer_the_longest_phrase(small):

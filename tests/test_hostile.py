@@ -137,6 +137,7 @@ def write_long(path: Path, pages: int = 2000) -> Path:
 
 
 # ---- the generators make what they claim -------------------------------------------------------
+@pytest.mark.slow
 def test_bomb_is_small_on_disk_and_a_valid_stream_of_gigabytes(tmp_path):
     path = tmp_path / "bomb.pdf"
     size = write_bomb(path, gib=1)
@@ -166,6 +167,7 @@ def test_compression_bomb_is_refused_within_the_limits(tmp_path):
     assert MAX_STREAM_BYTES <= 128 << 20
 
 
+@pytest.mark.slow
 def test_slow_extraction_is_stopped_at_the_time_budget(tmp_path):
     path = write_slow(tmp_path / "slow.pdf")
     start = time.monotonic()
@@ -187,6 +189,7 @@ def test_memory_cap_stops_a_worker_that_needs_more(tmp_path):
         load_file(path, pdf_timeout=60, pdf_memory_mb=160)
 
 
+@pytest.mark.slow
 def test_2000_pages_are_read_with_their_page_numbers(tmp_path):
     path = write_long(tmp_path / "long.pdf")
     start = time.monotonic()
@@ -213,6 +216,7 @@ def _peak_memory(proc: psutil.Popen) -> tuple[int, int]:
     return own, children
 
 
+@pytest.mark.integration  # `kb ingest` in a subprocess
 def test_a_batch_of_hostile_files_goes_on_to_the_good_ones(tmp_path, kb_home):
     folder = tmp_path / "batch"
     folder.mkdir()

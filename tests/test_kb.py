@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
 from tests.conftest import make_pdf
@@ -203,7 +204,7 @@ def test_remove_and_reindex(fake_kb, corpus):
     assert fake_kb.remove(doc.id[:10]).id == doc.id
     assert all(h.chunk.document_id != doc.id for h in fake_kb.retrieve("algoritmeregister"))
     n_docs, n_chunks = fake_kb.stats()["documents"], fake_kb.stats()["chunks"]
-    assert fake_kb.reindex() == n_docs
+    assert fake_kb.reindex() == n_docs == 4  # five ingested, one removed
     assert fake_kb.stats()["chunks"] == n_chunks
     assert fake_kb.ask("parking sensors").sources
 
@@ -220,9 +221,33 @@ def test_failures_are_reported_and_the_batch_goes_on(fake_kb, corpus, tmp_path):
 
 
 def test_store_copy_allows_reindex_after_source_is_gone(fake_kb, corpus):
-    fake_kb.ingest([corpus])
+    from index.embedder import HashingEmbedder
+    from kb.core import KnowledgeBase
+
+    class ShortEmbedder(HashingEmbedder):
+        max_tokens = 60  # a chunk budget of 10 words: re-read documents are chunked anew
+
+    added = [r for r in fake_kb.ingest([corpus]) if r.status == "added"]
+    guide = next(d for d in fake_kb.store.documents() if d.source.endswith("05-foundations.md"))
+    n_before = len(fake_kb.store.chunks_of(guide.id))
+    fake_kb.close()
     shutil.rmtree(corpus)
-    assert fake_kb.reindex() == fake_kb.stats()["documents"]
+    kb = KnowledgeBase(fake_kb.home, embedder=ShortEmbedder(64), check_model=False)
+    try:
+        assert kb.reindex() == len(added) == 5
+        assert kb.store.manifest()["model"] == "hash-64"
+        # more, smaller chunks: the guide was read again from the store's copy (its source is
+        # gone), not just re-embedded as it was
+        chunks = kb.store.chunks_of(guide.id)
+        assert len(chunks) > n_before
+        # and every vector is the new model's
+        held = kb.store.vectors_of([c.rowid for c in chunks])
+        assert np.allclose(held, kb.embedder.embed_documents([c.embed_text for c in chunks]))
+        assert kb.retrieve("algoritmeregister inwoners")[0].chunk.document_id == next(
+            d.id for d in kb.store.documents() if d.source == "delft.pdf"
+        )
+    finally:
+        kb.close()
 
 
 def test_reindex_keeps_a_document_whose_stored_copy_is_gone(fake_kb, corpus):

@@ -7,7 +7,15 @@ import pytest
 
 from index.embedder import HashingEmbedder
 from index.store import ChunkRow, DocumentRow, Filters, Store
-from index.vectors import VectorIndex, choose_kind
+from index.vectors import (
+    BACKENDS,
+    FLAT_MAX,
+    FaissIndex,
+    VectorIndex,
+    choose_kind,
+    load_index,
+    make_index,
+)
 
 DIM = 16
 LIMIT = 200  # a small flat/IVF threshold, so the switch happens on a few hundred vectors
@@ -21,14 +29,14 @@ def _unit(n: int, seed: int = 0) -> np.ndarray:
 def test_choice_switches_at_the_threshold():
     assert choose_kind(LIMIT - 1, LIMIT) == "flat"
     assert choose_kind(LIMIT, LIMIT) == "ivf"
-    small = VectorIndex.build(DIM, np.arange(LIMIT - 1), _unit(LIMIT - 1), limit=LIMIT)
+    small = FaissIndex.build(DIM, np.arange(LIMIT - 1), _unit(LIMIT - 1), limit=LIMIT)
     assert small.kind == "flat"
-    assert VectorIndex.build(DIM, np.arange(LIMIT), _unit(LIMIT), limit=LIMIT).kind == "ivf"
+    assert FaissIndex.build(DIM, np.arange(LIMIT), _unit(LIMIT), limit=LIMIT).kind == "ivf"
 
 
 def test_growing_and_shrinking_change_the_type_and_keep_every_vector():
     x, ids = _unit(600), np.arange(1000, 1600)
-    index = VectorIndex(DIM, limit=LIMIT)
+    index = FaissIndex(DIM, limit=LIMIT)
     index.add(ids[:100], x[:100])
     assert index.kind == "flat"
     index.add(ids[100:], x[100:])
@@ -45,7 +53,7 @@ def test_growing_and_shrinking_change_the_type_and_keep_every_vector():
 @pytest.mark.parametrize("n", [LIMIT // 2, LIMIT * 3])
 def test_filtered_search_returns_only_allowed_ids(n):
     x, ids = _unit(n, seed=n), np.arange(n, dtype=np.int64) * 7 + 3
-    index = VectorIndex.build(DIM, ids, x, limit=LIMIT)
+    index = FaissIndex.build(DIM, ids, x, limit=LIMIT)
     assert index.kind == ("flat" if n < LIMIT else "ivf")
     rng = np.random.default_rng(1)
     for size in (3, n // 3):  # a selective filter (exact subset) and a broad one (selector)
@@ -61,15 +69,15 @@ def test_filtered_search_returns_only_allowed_ids(n):
 
 def test_unfiltered_ivf_finds_the_query_vector_itself():
     x, ids = _unit(LIMIT * 3, seed=2), np.arange(LIMIT * 3)
-    index = VectorIndex.build(DIM, ids, x, limit=LIMIT)
+    index = FaissIndex.build(DIM, ids, x, limit=LIMIT)
     found = sum(index.search(x[i], 1)[0] == [i] for i in range(0, len(x), 10))
     assert found >= 0.9 * len(range(0, len(x), 10))
 
 
-def test_store_records_the_chosen_type_and_reopens_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_FLAT_MAX", "30")
+def test_store_records_the_chosen_type_and_reopens_it(tmp_path):
     emb = HashingEmbedder(32)
-    store = Store(tmp_path, (emb.name, emb.dim, emb.fingerprint))
+    model = (emb.name, emb.dim, emb.fingerprint)
+    store = Store(tmp_path, model, flat_max=30)
 
     def put(doc_id: str, municipality: str, n: int) -> None:
         doc = DocumentRow(id=doc_id, key=doc_id, source=doc_id, title=doc_id, kind="strategy",
@@ -89,11 +97,44 @@ def test_store_records_the_chosen_type_and_reopens_it(tmp_path, monkeypatch):
     assert hits and {h.chunk.municipality for h in hits} == {"delft"}
     store.close()
 
-    again = Store(tmp_path, (emb.name, emb.dim, emb.fingerprint))
+    again = Store(tmp_path, model, flat_max=30)
     assert again.vectors.kind == "ivf" and again.vectors.ntotal == 50
+    again.close()
     for f in (tmp_path).glob("vectors-*.faiss"):
         f.unlink()  # rebuilt from SQLite: the same type for the same size
-    assert Store(tmp_path, (emb.name, emb.dim, emb.fingerprint)).vectors.kind == "ivf"
+    assert Store(tmp_path, model, flat_max=30).vectors.kind == "ivf"
+
+
+# ---- the factory -----------------------------------------------------------------------
+def test_factory_chooses_the_type_by_size_and_keeps_the_threshold(tmp_path):
+    x = _unit(LIMIT)
+    small = make_index(DIM, np.arange(LIMIT - 1), x[: LIMIT - 1], flat_max=LIMIT)
+    large = make_index(DIM, np.arange(LIMIT), x, flat_max=LIMIT)
+    assert isinstance(small, VectorIndex) and isinstance(large, VectorIndex)
+    assert (small.kind, large.kind) == ("flat", "ivf")
+    assert large.describe().startswith("ivf(nlist=")
+    # the default threshold is FLAT_MAX: the same 200 vectors stay exact
+    assert make_index(DIM, np.arange(LIMIT), x).kind == choose_kind(LIMIT, FLAT_MAX) == "flat"
+    empty = make_index(DIM, flat_max=LIMIT)
+    assert (empty.kind, empty.ntotal, empty.dim) == ("flat", 0, DIM)
+    empty.add(np.arange(LIMIT), x)  # grows past the threshold it was made with
+    assert empty.kind == "ivf"
+
+    large.write(tmp_path / "v.faiss")
+    back = load_index(tmp_path / "v.faiss", flat_max=LIMIT)
+    assert back.kind == "ivf" and back.ntotal == LIMIT
+    assert sorted(back.ids().tolist()) == list(range(LIMIT))
+    back.remove(np.arange(LIMIT // 2 + 1))  # below half the threshold it was loaded with
+    assert back.kind == "flat"
+
+
+def test_factory_refuses_unknown_backends_and_files(tmp_path):
+    assert set(BACKENDS) == {"faiss"}
+    with pytest.raises(ValueError, match="unknown vector index backend 'nope'"):
+        make_index(DIM, backend="nope")
+    (tmp_path / "v.bin").write_bytes(b"")
+    with pytest.raises(ValueError, match="not a vector index file"):
+        load_index(tmp_path / "v.bin")
 
 
 # ---- ingest embeds many documents per call (kb.core._EmbedBatches) --------------------------

@@ -1,4 +1,4 @@
-"""The FAISS index of normalised vectors, addressed by chunk row id.
+"""The FAISS backend: an index of normalised vectors, addressed by chunk row id.
 
 The index type follows the size (`choose_kind`): exact search (flat) while the store is
 small, an inverted file (IVF, flat codes, inner product) beyond. IVF keeps what the store
@@ -11,7 +11,6 @@ back to flat when it shrinks well below the threshold.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,21 +18,16 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-# Below this many vectors the index is exact (flat). KB_FLAT_MAX overrides it (tests use a
-# small value to see the switch).
+# Below this many vectors the index is exact (flat). The caller passes another threshold
+# (the setting KB_FLAT_MAX, read at the edge; tests use a small value to see the switch).
 FLAT_MAX = 50_000
 # Filters that leave at most this many vectors are searched exactly on that subset.
 EXACT_SUBSET_MAX = 2_048
 
 
-def flat_max() -> int:
-    value = os.environ.get("KB_FLAT_MAX", "").strip()
-    return int(value) if value else FLAT_MAX
-
-
-def choose_kind(n: int, limit: int | None = None) -> str:
+def choose_kind(n: int, limit: int = FLAT_MAX) -> str:
     """The index type for n vectors: 'flat' below the threshold, 'ivf' from it on."""
-    return "flat" if n < (flat_max() if limit is None else limit) else "ivf"
+    return "flat" if n < limit else "ivf"
 
 
 def ivf_lists(n: int) -> int:
@@ -85,24 +79,24 @@ def _ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
     return faiss.try_extract_index_ivf(index) if not isinstance(index, faiss.IndexIDMap2) else None
 
 
-class VectorIndex:
-    """Inner-product search with ids; filters as an id selector.
+class FaissIndex:
+    """Inner-product search with ids; filters as an id selector. A `VectorIndex`.
 
     Args:
         dim: the vectors' dimension.
         index: an existing FAISS index (flat IDMap2 or IVF) to wrap.
-        limit: the flat/IVF threshold (KB_FLAT_MAX, or FLAT_MAX, by default).
+        limit: the flat/IVF threshold (FLAT_MAX by default).
     """
 
-    def __init__(self, dim: int, index: faiss.Index | None = None, limit: int | None = None):
+    def __init__(self, dim: int, index: faiss.Index | None = None, limit: int = FLAT_MAX):
         self.dim = dim
-        self.limit = flat_max() if limit is None else limit
+        self.limit = limit
         self.index = index if index is not None else _flat(dim)
 
     @classmethod
     def build(
-        cls, dim: int, ids: np.ndarray, vectors: np.ndarray, limit: int | None = None
-    ) -> VectorIndex:
+        cls, dim: int, ids: np.ndarray, vectors: np.ndarray, limit: int = FLAT_MAX
+    ) -> FaissIndex:
         """An index of the type `choose_kind` picks for this many vectors."""
         out = cls(dim, limit=limit)
         ids = np.asarray(ids, dtype=np.int64)
@@ -136,7 +130,7 @@ class VectorIndex:
         outgrown = ivf is not None and n > 4 * ivf.nlist * ivf.nlist
         if (ivf is None and choose_kind(n, self.limit) == "ivf") or outgrown:
             old_ids, old_vecs = self.all()
-            self.index = VectorIndex.build(
+            self.index = FaissIndex.build(
                 self.dim, np.concatenate([old_ids, ids]), np.vstack([old_vecs, vectors]), self.limit
             ).index
             return
@@ -147,7 +141,7 @@ class VectorIndex:
             return
         self.index.remove_ids(np.asarray(ids, dtype=np.int64))
         if self.kind == "ivf" and self.ntotal < self.limit // 2:
-            self.index = VectorIndex.build(self.dim, *self.all(), limit=self.limit).index
+            self.index = FaissIndex.build(self.dim, *self.all(), limit=self.limit).index
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
@@ -233,6 +227,6 @@ class VectorIndex:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def read(cls, path: Path, limit: int | None = None) -> VectorIndex:
+    def read(cls, path: Path, limit: int = FLAT_MAX) -> FaissIndex:
         index = faiss.read_index(str(path))
         return cls(index.d, index, limit=limit)
