@@ -228,7 +228,8 @@ def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, lis
                 parts.append(c.text)
             elif section.endswith("related projects"):
                 related += _PROJECT_ID.findall(c.text)
-    items = [m.group(1).strip() for line in join_parts(parts).splitlines() if (m := LIST_ITEM.match(line))]
+    lines = join_parts(parts).splitlines()
+    items = [m.group(1).strip() for line in lines if (m := LIST_ITEM.match(line))]
     return items, where, related
 
 

@@ -90,7 +90,8 @@ class KnowledgeBase:
                             building_block=building_block)  # fmt: skip
 
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None,
-                 mode: str | None = None, vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
+                 mode: str | None = None,
+                 vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
         """The k best chunks for a query (hybrid by default)."""
         return self.retriever.retrieve(query, k=k, filters=filters, mode=mode, vector=vector)
 

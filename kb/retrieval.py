@@ -162,9 +162,13 @@ class Retriever:
         lex_score = {h.chunk.rowid: h.lexical for h in lexical}
         wanted = set(expansion)
         bridged = {h.chunk.rowid for h in lexical if wanted & terms(h.chunk.embed_text)}
-        ranked = fuse([h.chunk.rowid for h in dense], [h.chunk.rowid for h in lexical],  # type: ignore[misc]
-                      weight, rrf_k,
-                      swapped=lambda r: r in bridged and best[r].chunk.language == "nl")[:k]  # fmt: skip
+
+        def swapped(rowid: int) -> bool:
+            return rowid in bridged and best[rowid].chunk.language == "nl"
+
+        dense_ids = [h.chunk.rowid for h in dense]
+        lexical_ids = [h.chunk.rowid for h in lexical]
+        ranked = fuse(dense_ids, lexical_ids, weight, rrf_k, swapped=swapped)[:k]  # type: ignore[arg-type]
         return [Hit(best[r].chunk, s, best[r].dense, lex_score.get(r, 0.0)) for r, s in ranked]
 
     def with_english(self, q: Query, vector: np.ndarray) -> np.ndarray:
@@ -213,8 +217,9 @@ class Retriever:
         words = novelty.informative_words(text, names)
         if not words:
             return 0.0
-        missing = novelty.unmatched_words(text, [h.chunk.embed_text for h in hits],
-                                          self.store.bm25.doc_freq, ABSENT_MAX_DF, names)  # fmt: skip
+        passages = [h.chunk.embed_text for h in hits]
+        missing = novelty.unmatched_words(text, passages, self.store.bm25.doc_freq,
+                                          ABSENT_MAX_DF, names)  # fmt: skip
         return len(missing) / len(words)
 
     def _names(self) -> set[str]:

@@ -349,7 +349,8 @@ def test_perspectives_cut_across_chunks_are_joined_whole():
 
     overlapping = join_parts(["1. **Map.** Do a. Then b", "Then b and c.\n2. **Train.** Do d."])
     assert overlapping == "1. **Map.** Do a. Then b and c.\n2. **Train.** Do d."
-    cut_after_marker = join_parts(["4. **Share.** Pool roles.\n5.", "**Lead.** Train managers first."])
+    cut_after_marker = join_parts(["4. **Share.** Pool roles.\n5.",
+                                   "**Lead.** Train managers first."])
     items = [m.group(1) for ln in cut_after_marker.splitlines() if (m := LIST_ITEM.match(ln))]
     assert items == ["**Share.** Pool roles.", "**Lead.** Train managers first."]
     assert join_parts(["1. **A.** x", "2. **B.** y"]).splitlines() == ["1. **A.** x", "2. **B.** y"]

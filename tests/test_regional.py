@@ -162,7 +162,8 @@ def test_hover_lists_each_project_escaped(region_kb, tmp_path):
     assert "<script>" not in figures.marker_hover(m) and "&lt;script&gt;" in figures.marker_hover(m)
     many = regional.Marker("y", "Y", 52.0, 4.3, projects=[
         {"title": f"Project {i:02d}", "status": "pilot"} for i in range(20)])  # fmt: skip
-    assert "Project 14" in figures.marker_hover(many) and "Project 15" not in figures.marker_hover(many)
+    text = figures.marker_hover(many)
+    assert "Project 14" in text and "Project 15" not in text
     assert figures.marker_hover(many).endswith(f"… and {20 - figures.HOVER_PROJECTS} more")
 
 

@@ -80,7 +80,8 @@ def build_beir_store(kb, beir: BeirSet, batch: int = 1024, progress: bool = Fals
         docs.append(doc)
         rows.append([
             ChunkRow(id=c.id, document_id=c.document_id, position=c.position, text=c.text,
-                embed_text=kb.ingestor.embed_text(doc, c), kind=c.kind, page=c.page, section=c.section)
+                embed_text=kb.ingestor.embed_text(doc, c), kind=c.kind, page=c.page,
+                section=c.section)
             for c in chunks
         ])  # fmt: skip
     texts = [r.embed_text for doc_rows in rows for r in doc_rows]
