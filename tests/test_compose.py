@@ -1,0 +1,315 @@
+"""The guide's facets and the composed answer: unit tests on hand-made hits, and the composer
+on real retrieval with the real model over the shipped corpus (integration)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from index.store import ChunkRow, DocumentRow, Hit
+from ingest.lang import detect_language
+from kb.compose import answer_language, compose_answer, list_items, municipalities_in
+from kb.facets import FACETS, facet_of_question, facet_of_section
+from tests.conftest import CORPUS, copy_corpus_home
+
+MUNIS = [
+    {"id": "delft", "name": "Delft"},
+    {"id": "den-haag", "name": "Den Haag"},
+    {"id": "schiedam", "name": "Schiedam"},
+    {"id": "regional", "name": "MRDH region"},
+]
+CATALOGUE = {
+    "data-management": {"name": "Data management", "stage": "foundations"},
+    "cybersecurity": {"name": "Cybersecurity and information security", "stage": "foundations"},
+}
+
+
+# ---- facets -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "facet"),
+    [
+        ("What should we arrange in advance for data management?", "actions"),
+        ("Wat moeten we regelen voor datamanagement?", "actions"),
+        ("Hoe beginnen we met een digital twin?", "actions"),
+        ("What are the first steps towards open data?", "actions"),
+        ("Why does open data matter for a municipality?", "why"),
+        ("Waarom is cybersecurity belangrijk?", "why"),
+        ("What does a data catalogue bring us?", "why"),
+        ("What are the risks of sensors in public space?", "pitfalls"),
+        ("Waar moeten we op letten bij sensoren?", "pitfalls"),
+        ("What goes wrong with it?", "pitfalls"),
+        ("How do we measure the success of digital inclusion?", "indicators"),
+        ("Hoe meten we de voortgang van de digitale agenda?", "indicators"),
+        ("Which KPIs fit algorithm transparency?", "indicators"),
+        ("Welke vragen moeten we onszelf stellen over privacy?", "questions"),
+        ("Which projects go with that?", "projects"),
+        ("Welke projecten horen daarbij?", "projects"),
+        ("What is a digital twin?", "purpose"),
+        ("Tell me about Delft", None),
+    ],
+)
+def test_facet_of_question(question, facet):
+    assert facet_of_question(question, detect_language(question)) == facet
+
+
+def test_a_strong_cue_beats_a_longer_weak_one():
+    # "what are" (weak, purpose) is longer than "risk" but the question asks for pitfalls
+    assert facet_of_question("What are the risks?", "en") == "pitfalls"
+    # a Dutch question detected as English still finds its Dutch cue
+    assert facet_of_question("waarom dit?", "en") == "why"
+
+
+def test_facet_of_section_reads_the_real_guide_headings():
+    headings = set()
+    for path in sorted((CORPUS / "guide").glob("*.md")):
+        headings |= set(re.findall(r"^### (.+)$", path.read_text(encoding="utf-8"), re.M))
+    for f in FACETS:
+        assert f.heading in headings, f.heading
+        assert facet_of_section(f"5. Foundations > Data management > {f.heading}") == f.id
+    assert facet_of_section("8. Writing your own digital strategy > Step 3. Start") is None
+    assert facet_of_section(None) is None
+
+
+# ---- composer on hand-made hits -----------------------------------------------------------
+GUIDE_ACTIONS = """1. **Appoint data owners and stewards.** For each key dataset, name an owner.
+   Record these roles in a data catalogue.
+2. **Start a data catalogue.** Describe the most important datasets in one place.
+3. **Measure and improve quality where it matters.** Select critical datasets."""
+GUIDE_WHY = (
+    "A municipality holds some of the most important data in society. Poor quality "
+    "leads to wrong decisions about residents and wasted effort."
+)
+
+
+def _hit(cid, doc, text, kind, section=None, page=None, muni=None, project=None, blocks=()):
+    chunk = ChunkRow(
+        id=cid,
+        document_id=doc,
+        position=0,
+        text=text,
+        embed_text=text,
+        kind=kind,
+        page=page,
+        section=section,
+        municipality=muni,
+        project_id=project,
+        building_blocks=tuple(blocks),
+    )
+    return Hit(chunk, 0.5, 0.5)
+
+
+def _docs():
+    return {
+        "g": DocumentRow("g", "k1", "05-foundations.md", "5. Foundations", "guide"),
+        "p": DocumentRow(
+            "p",
+            "k2",
+            "p.yaml",
+            "Data ethics board",
+            "project",
+            "delft",
+            meta={
+                "project": {
+                    "title": "Delft data ethics board",
+                    "summary": "Delft asks a board to review data use.",
+                }
+            },
+        ),
+        "s": DocumentRow("s", "k3", "s.pdf", "Digitale strategie Schiedam", "strategy", "schiedam"),
+    }
+
+
+def _hits():
+    return [
+        _hit(
+            "c1",
+            "g",
+            GUIDE_WHY,
+            "guide",
+            "5. Foundations > Data management > Why it matters to a municipality",
+            blocks=["data-management"],
+        ),
+        _hit(
+            "c2",
+            "g",
+            GUIDE_ACTIONS,
+            "guide",
+            "5. Foundations > Data management > Action perspectives",
+            blocks=["data-management"],
+        ),
+        _hit(
+            "c3",
+            "p",
+            "Delft asks a board to review data use. It meets monthly.",
+            "project",
+            "Delft data ethics board",
+            muni="delft",
+            project="delft-data-ethics-board",
+        ),
+        _hit(
+            "c4",
+            "s",
+            "De gemeente beheert veel gegevens. Wij stellen data-eigenaren aan voor "
+            "elke belangrijke dataset.",
+            "strategy",
+            page=9,
+            muni="schiedam",
+        ),
+    ]
+
+
+def test_dutch_question_gets_dutch_frame_and_the_facet_asked_for():
+    q = "Wat moeten we vooraf regelen voor datamanagement?"
+    c = compose_answer(q, "nl", _hits(), _docs(), CATALOGUE, MUNIS)
+    assert c.language == "nl" and c.facet == "actions" and c.block == "data-management"
+    lead, *_ = c.text.split("\n")
+    assert lead.startswith("In de bronnen vond ik hierover") and "[2]" in lead
+    # the action perspectives, not the first-ranked "why it matters" section
+    assert (
+        "Wat de handreiking adviseert (bouwsteen Data management, handelingsperspectieven):"
+        in c.text
+    )
+    assert (
+        "- **Appoint data owners and stewards.** For each key dataset, name an owner. [2]"
+        in c.text
+    )
+    assert "[1]" not in c.text.split("adviseert")[1].split("Wat gemeenten")[0]
+    assert "Wat gemeenten in de regio doen:" in c.text
+    assert (
+        "**Delft data ethics board** (Delft): Delft asks a board to review data use. [3]" in c.text
+    )
+    assert "Wat strategieën zeggen:" in c.text
+    assert "(Digitale strategie Schiedam, p. 9) [4]" in c.text
+    assert c.missing == []
+
+
+def test_every_sentence_and_item_cites_an_existing_source():
+    c = compose_answer(
+        "What should we arrange for data management?", "en", _hits(), _docs(), CATALOGUE, MUNIS
+    )
+    assert c.sentences and all(s.cites for s in c.sentences)
+    assert all(1 <= n <= 4 for s in c.sentences for n in s.cites)
+    for line in c.text.splitlines():
+        if line.startswith("- "):
+            assert re.search(r"\[\d\]$", line), line
+    assert c.text.startswith(
+        "The sources hold advice from the guide (building block Data management)"
+    )
+    assert "What the guide advises (building block Data management, action perspectives):" in c.text
+
+
+def test_partial_answer_names_the_municipality_and_projects_not_found():
+    guide_only = [h for h in _hits() if h.chunk.kind == "guide"]
+    c = compose_answer(
+        "Which projects does Den Haag run on data management?",
+        "en",
+        guide_only,
+        _docs(),
+        CATALOGUE,
+        MUNIS,
+    )
+    assert "none of the sources is from Den Haag; what follows is from elsewhere." in c.missing
+    assert "I found no projects on this." in c.missing
+    assert c.text.splitlines()[-1].startswith("**Not found:** None of the sources is from Den Haag")
+    # the guide part is still there
+    assert (
+        "What the guide says (building block Data management, why it matters):" in c.text
+        or "What the guide advises" in c.text
+    )
+
+
+def test_facet_not_found_is_said():
+    why_only = _hits()[:1]
+    c = compose_answer("Hoe meten we datamanagement?", "nl", why_only, _docs(), CATALOGUE, MUNIS)
+    assert c.facet == "indicators"
+    assert "Wat de handreiking zegt (bouwsteen Data management, waarom het ertoe doet):" in c.text
+    assert c.missing == [
+        "de indicatoren om te volgen van deze bouwsteen zaten niet bij de gevonden passages."
+    ]
+
+
+def test_no_answer_names_the_nearest_passages_without_citing_them():
+    c = compose_answer(
+        "Wat kost koffie op de maan?", "nl", _hits(), _docs(), CATALOGUE, MUNIS, answered=False
+    )
+    assert c.text.startswith("De kennisbank heeft geen betrouwbaar antwoord op deze vraag.")
+    assert (
+        "Het dichtst in de buurt komen: 5. Foundations (5. Foundations > Data management" in c.text
+    )
+    assert "Digitale strategie Schiedam (p. 9)" not in c.text  # only the three nearest
+    assert "[" not in c.text and c.sentences == []
+    e = compose_answer("Coffee on the moon?", "en", [], {}, CATALOGUE, MUNIS)
+    assert e.text == "The knowledge base has no confident answer to this question."
+
+
+def test_helpers():
+    assert list_items(GUIDE_ACTIONS)[0].endswith("Record these roles in a data catalogue.")
+    assert len(list_items(GUIDE_ACTIONS)) == 3 and list_items(GUIDE_WHY) == []
+    assert municipalities_in("En in Den Haag en Delft?", MUNIS) == ["den-haag", "delft"]
+    assert municipalities_in("Delftse aanpak", MUNIS) == []
+    assert answer_language("En in Delft?", None) == "nl"
+    assert answer_language("What about Delft?", None) == "en"
+
+
+# ---- on real retrieval with the real model ------------------------------------------------
+@pytest.fixture(scope="module")
+def real_kb(corpus_home, tmp_path_factory, real_embedder):
+    from kb.core import KnowledgeBase
+
+    home = copy_corpus_home(corpus_home, tmp_path_factory.mktemp("compose"))
+    kb = KnowledgeBase(home, embedder=real_embedder)
+    yield kb
+    kb.close()
+
+
+def _compose_real(kb, question):
+    from kb.answer import select_diverse
+
+    chosen = select_diverse(kb.retrieve(question, k=30), 5)
+    docs = {h.chunk.document_id: kb.store.document(h.chunk.document_id) for h in chosen}
+    lang = detect_language(question)
+    return compose_answer(
+        question,
+        lang,
+        chosen,
+        docs,
+        kb.building_blocks(),
+        kb.municipalities(),
+        answered=kb.confident(question, chosen),
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("question", "block", "name"),
+    [
+        (
+            "Welke valkuilen zijn er bij sensoren in de openbare ruimte?",
+            "sensors-iot",
+            "Sensors and IoT in public space",
+        ),
+        ("Hoe beginnen we met een digital twin?", "digital-twins", "Digital twins"),
+    ],
+)
+def test_dutch_guide_question_gets_dutch_lead_and_english_advice(real_kb, question, block, name):
+    c = _compose_real(real_kb, question)
+    lead = c.text.split("\n")[0]
+    assert lead.startswith("In de bronnen vond ik hierover advies uit de handreiking")
+    assert c.block == block
+    header = next(line for line in c.text.splitlines() if line.startswith("Wat de handreiking"))
+    assert f"(bouwsteen {name}, " in header
+    items = c.text.split(header)[1].split("\n\n")[0].splitlines()
+    assert items and all(re.search(r"\[\d\]$", i) for i in items)
+    english = " ".join(re.sub(r"\[\d\]|[*`]", "", i) for i in items)
+    assert detect_language(english) == "en"
+
+
+@pytest.mark.integration
+def test_unanswerable_question_is_honest_with_related_passages(real_kb):
+    c = _compose_real(real_kb, "Wat is de beste pizzeria in Napels?")
+    assert c.text.startswith(
+        "De kennisbank heeft geen betrouwbaar antwoord op deze vraag. "
+        "Het dichtst in de buurt komen: "
+    )
+    assert c.text.count(";") == 2  # three related passages named
