@@ -165,6 +165,56 @@ def _short_item(item: str) -> str:
     return _clip(head, ITEM_CHARS)
 
 
+def wanted_section(question: str, lang: str | None, hits: list[Hit]) -> tuple[str, str] | None:
+    """(building-block id, facet) of the guide section the answer needs and the hits lack:
+    the question asks for a facet ("wat moeten we regelen" -> actions) of the block the
+    hits are about, and no guide hit is that section. None when nothing is missing.
+
+    The caller fetches the block's guide chunks (filters kind='guide', building_block=id)
+    and passes them to `with_section`.
+    """
+    asked = facet_of_question(question, lang)
+    if asked is None or asked == "projects":
+        return None
+    guide = [h for h in hits if h.chunk.kind == "guide" and h.chunk.building_blocks]
+    tagged = guide or [h for h in hits if h.chunk.building_blocks]
+    if not tagged:
+        return None
+    block = tagged[0].chunk.building_blocks[0]
+    for h in guide:
+        if block in h.chunk.building_blocks and facet_of_section(h.chunk.section) == asked:
+            return None
+    return block, asked
+
+
+def with_section(hits: list[Hit], candidates: list[Hit], block: str, facet: str) -> list[Hit]:
+    """The hits with the first candidate that is the block's `facet` section put in place of
+    the last guide hit of another facet (else the last hit), keeping the number of hits."""
+    pick = next((c for c in candidates if block in c.chunk.building_blocks
+                 and facet_of_section(c.chunk.section) == facet), None)  # fmt: skip
+    if pick is None or any(h.chunk.id == pick.chunk.id for h in hits):
+        return hits
+    if not hits:
+        return [pick]
+    guide = [i for i, h in enumerate(hits) if h.chunk.kind == "guide"]
+    out = list(hits)
+    out[guide[-1] if guide else len(out) - 1] = pick
+    # The section asked for is the guide's first: ahead of the other guide hits.
+    out.remove(pick)
+    first_guide = next((i for i, h in enumerate(out) if h.chunk.kind == "guide"), len(out))
+    out.insert(min(first_guide, len(out)), pick)
+    return out
+
+
+def _project_item(item: str, titles: dict[str, str] | None) -> str:
+    """A "related projects" item, a bare `project-id`, as its title with the id."""
+    m = re.fullmatch(r"`([a-z0-9-]+)`", item.strip())
+    if not m:
+        return item
+    pid = m.group(1)
+    return f"{titles[pid]} (`{pid}`)" if titles and pid in titles else f"`{pid}`"
+
+
 def _best_sentences(question: str, lang: str, text: str, limit: int) -> list[str]:
     """The `limit` sentences of a passage sharing most words with the question, in text order."""
     q = terms(question)
@@ -207,6 +257,7 @@ def compose_answer(
     municipalities,
     answered: bool = True,
     facet: str | None = None,
+    project_titles: dict[str, str] | None = None,
 ) -> Composed:
     """A structured, cited answer from the numbered hits (1..n in the order given).
 
@@ -218,6 +269,7 @@ def compose_answer(
         answered: False when the caller found no confident answer: the honest "not found"
             naming the nearest passages.
         facet: the facet asked for when the caller already knows it.
+        project_titles: project titles by id, to name the guide's "related projects".
     """
     lg = answer_language(question, lang)
     t = TEXT[lg]
@@ -276,7 +328,9 @@ def compose_answer(
             lead_parts.append(t["lead_guide_plain"].format(section=last, cites=cites))
         count = 0
         for n, h in same:
-            items = [_short_item(i) for i in list_items(h.chunk.text)]
+            items = [
+                _short_item(_project_item(i, project_titles)) for i in list_items(h.chunk.text)
+            ]
             if not items:
                 items = [
                     _clip(s, ITEM_CHARS) for s in _best_sentences(question, lg, h.chunk.text, 3)

@@ -9,7 +9,14 @@ import pytest
 
 from index.store import ChunkRow, DocumentRow, Hit
 from ingest.lang import detect_language
-from kb.compose import answer_language, compose_answer, list_items, municipalities_in
+from kb.compose import (
+    answer_language,
+    compose_answer,
+    list_items,
+    municipalities_in,
+    wanted_section,
+    with_section,
+)
 from kb.facets import FACETS, facet_of_question, facet_of_section
 from tests.conftest import CORPUS, copy_corpus_home
 
@@ -106,7 +113,7 @@ def _docs():
             "p",
             "k2",
             "p.yaml",
-            "Data ethics board",
+            "Delft data ethics board",
             "project",
             "delft",
             meta={
@@ -171,8 +178,7 @@ def test_dutch_question_gets_dutch_frame_and_the_facet_asked_for():
         in c.text
     )
     assert (
-        "- **Appoint data owners and stewards.** For each key dataset, name an owner. [2]"
-        in c.text
+        "- **Appoint data owners and stewards.** For each key dataset, name an owner. [2]" in c.text
     )
     assert "[1]" not in c.text.split("adviseert")[1].split("Wat gemeenten")[0]
     assert "Wat gemeenten in de regio doen:" in c.text
@@ -264,9 +270,15 @@ def real_kb(corpus_home, tmp_path_factory, real_embedder):
 
 
 def _compose_real(kb, question):
+    """What `ask` does: retrieve, then fetch the guide section asked for when it is missing."""
+    from index.store import Filters
     from kb.answer import select_diverse
 
     chosen = select_diverse(kb.retrieve(question, k=30), 5)
+    wanted = wanted_section(question, detect_language(question), chosen)
+    if wanted:
+        guide = kb.retrieve(question, k=30, filters=Filters(kind="guide", building_block=wanted[0]))
+        chosen = with_section(chosen, guide, *wanted)
     docs = {h.chunk.document_id: kb.store.document(h.chunk.document_id) for h in chosen}
     lang = detect_language(question)
     return compose_answer(
@@ -277,6 +289,7 @@ def _compose_real(kb, question):
         kb.building_blocks(),
         kb.municipalities(),
         answered=kb.confident(question, chosen),
+        project_titles={p["id"]: p["title"] for p in kb.projects()},
     )
 
 
@@ -299,7 +312,7 @@ def test_dutch_guide_question_gets_dutch_lead_and_english_advice(real_kb, questi
     assert c.block == block
     header = next(line for line in c.text.splitlines() if line.startswith("Wat de handreiking"))
     assert f"(bouwsteen {name}, " in header
-    items = c.text.split(header)[1].split("\n\n")[0].splitlines()
+    items = c.text.split(header + "\n")[1].split("\n\n")[0].splitlines()
     assert items and all(re.search(r"\[\d\]$", i) for i in items)
     english = " ".join(re.sub(r"\[\d\]|[*`]", "", i) for i in items)
     assert detect_language(english) == "en"
@@ -313,3 +326,72 @@ def test_unanswerable_question_is_honest_with_related_passages(real_kb):
         "Het dichtst in de buurt komen: "
     )
     assert c.text.count(";") == 2  # three related passages named
+
+
+# ---- Markdown export ----------------------------------------------------------------------
+def test_markdown_export_links_each_pdf_page_and_names_sections():
+    from kb.answer import Answer, BlockRef, make_sources
+    from kb.export import answer_markdown_export
+
+    hits, docs = _hits(), _docs()
+    c = compose_answer("Wat moeten we regelen voor datamanagement?", "nl", hits, docs,
+                       CATALOGUE, MUNIS)  # fmt: skip
+    answer = Answer("En in Schiedam?", c.text, True, make_sources(hits, docs),
+                    [BlockRef("data-management", "Data management", "foundations", 1.0)],
+                    resolved_question="Wat moeten we regelen voor datamanagement in Schiedam?",
+                    language="nl", missing=c.missing)  # fmt: skip
+    md = answer_markdown_export(answer, {"s": "files/s.pdf", "g": "files/guide.md"})
+    lines = md.splitlines()
+    assert lines[0] == "## En in Schiedam?"
+    assert "*Ik zocht naar: Wat moeten we regelen voor datamanagement in Schiedam?*" in lines
+    assert c.text in md
+    assert "**Bouwstenen:** Data management" in lines
+    assert "### Bronnen" in lines
+    assert ("1. [5. Foundations](<files/guide.md>) (sectie: 5. Foundations > Data management > "
+            "Why it matters to a municipality)") in lines  # fmt: skip
+    assert "3. Delft data ethics board (delft)" in lines  # no file given: no link
+    assert "4. [Digitale strategie Schiedam, p. 9](<files/s.pdf#page=9>) (schiedam)" in lines
+    assert lines[lines.index("4. [Digitale strategie Schiedam, p. 9](<files/s.pdf#page=9>) "
+                             "(schiedam)") + 1].startswith("   > De gemeente beheert")  # fmt: skip
+    # a function of the source works as well, and English labels follow the answer
+    en = Answer("Q?", "A [1].", True, make_sources(hits[3:], docs), language="en")
+    md = answer_markdown_export(en, lambda s: f"/file/{s.document_id}")
+    assert "### Sources" in md and "1. [Digitale strategie Schiedam, p. 9](</file/s#page=9>)" in md
+
+
+def test_wanted_section_and_with_section_fetch_the_facet_asked_for():
+    why = _hits()[0]
+    actions = _hits()[1]
+    project = _hits()[2]
+    q = "Wat moeten we vooraf regelen voor datamanagement?"
+    assert wanted_section(q, "nl", [project, why]) == ("data-management", "actions")
+    assert wanted_section(q, "nl", [why, actions]) is None  # already there
+    assert wanted_section("Welke projecten zijn er?", "nl", [why]) is None
+    assert wanted_section("Vertel iets over Delft", "nl", [why]) is None  # no facet asked
+    out = with_section([project, why], [why, actions], "data-management", "actions")
+    assert out == [project, actions]  # the guide hit of another facet makes way
+    out = with_section([project], [actions], "data-management", "actions")
+    assert out == [actions]
+    assert with_section([project], [why], "data-management", "actions") == [project]
+
+
+def test_related_projects_are_named_by_title():
+    hit = _hit(
+        "c9",
+        "g",
+        "- `delft-data-ethics-board`\n- `x-unknown`",
+        "guide",
+        "7. Public value > Data management > Related projects",
+        blocks=["data-management"],
+    )
+    c = compose_answer(
+        "Which projects go with data management?",
+        "en",
+        [hit],
+        _docs(),
+        CATALOGUE,
+        MUNIS,
+        project_titles={"delft-data-ethics-board": "Delft data ethics board"},
+    )
+    assert "- Delft data ethics board (`delft-data-ethics-board`) [1]" in c.text
+    assert "- `x-unknown` [1]" in c.text
