@@ -31,11 +31,19 @@ _BOUNDARY = re.compile(r"\n+|(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?!\[
 class LlmError(Exception):
     """The language model gave no usable answer; `reason` is one line for the user."""
 
-    def __init__(self, kind: str, reason: str, checked: Checked | None = None):
+    def __init__(self, kind: str, reason: str, checked: Checked | None = None,
+                 reason_nl: str | None = None):  # fmt: skip
         super().__init__(reason)
         self.kind = kind  # not-configured | timeout | http | connection | malformed | unsupported
         self.reason = reason
+        self.reason_nl = reason_nl or reason
         self.checked = checked
+
+    def line(self, lang: str | None) -> str:
+        """The one line shown above the extractive answer, in the answer's language."""
+        if lang == "nl":
+            return f"Antwoord zonder taalmodel: {self.reason_nl}."
+        return f"Answered without the language model: {self.reason}."
 
 
 @dataclass(frozen=True)
@@ -186,7 +194,11 @@ def check(text: str, passages: list[Passage]) -> Checked:
 # ---- the calls ----------------------------------------------------------------------------
 def _client(config: LlmConfig | None):
     if config is None:
-        raise LlmError("not-configured", "no language model configured (KB_LLM_URL is empty)")
+        raise LlmError(
+            "not-configured",
+            "no language model configured (KB_LLM_URL is empty)",
+            reason_nl="er is geen taalmodel ingesteld (KB_LLM_URL is leeg)",
+        )
     from openai import OpenAI
 
     # No retries: a slow or broken endpoint must fall back quickly, not three times over.
@@ -205,25 +217,44 @@ def _failure(e: Exception, config: LlmConfig) -> LlmError:
     if isinstance(e, LlmError):
         return e
     if isinstance(e, openai.APITimeoutError):
-        return LlmError("timeout", f"the language model did not answer within {config.timeout:g} s")
+        return LlmError(
+            "timeout",
+            f"the language model did not answer within {config.timeout:g} s",
+            reason_nl=f"het taalmodel antwoordde niet binnen {config.timeout:g} s",
+        )
     if isinstance(e, openai.APIStatusError):
-        return LlmError("http", f"the language model endpoint returned HTTP {e.status_code}")
+        return LlmError(
+            "http",
+            f"the language model endpoint returned HTTP {e.status_code}",
+            reason_nl=f"het taalmodel gaf HTTP-status {e.status_code}",
+        )
     if isinstance(e, openai.APIConnectionError):
-        return LlmError("connection", f"the language model at {config.url} cannot be reached")
+        return LlmError(
+            "connection",
+            f"the language model at {config.url} cannot be reached",
+            reason_nl=f"het taalmodel op {config.url} is niet bereikbaar",
+        )
     return LlmError(
-        "malformed", f"the language model's reply could not be read ({type(e).__name__})"
+        "malformed",
+        f"the language model's reply could not be read ({type(e).__name__})",
+        reason_nl=f"het antwoord van het taalmodel was onleesbaar ({type(e).__name__})",
     )
 
 
 def _final(text: str, passages: list[Passage]) -> Checked:
     if not text.strip():
-        raise LlmError("malformed", "the language model returned an empty answer")
+        raise LlmError(
+            "malformed",
+            "the language model returned an empty answer",
+            reason_nl="het taalmodel gaf een leeg antwoord",
+        )
     checked = check(text, passages)
     if not checked.kept:
         raise LlmError(
             "unsupported",
             "no sentence of the language model's answer was supported by the passages",
             checked,
+            "geen zin uit het antwoord van het taalmodel werd door de bronnen gesteund",
         )
     return checked
 
@@ -242,7 +273,11 @@ def answer(
     except Exception as e:  # every client error becomes one line
         raise _failure(e, config) from None
     if not isinstance(text, str):
-        raise LlmError("malformed", "the language model's reply holds no answer text")
+        raise LlmError(
+            "malformed",
+            "the language model's reply holds no answer text",
+            reason_nl="het antwoord van het taalmodel bevat geen tekst",
+        )
     return _final(text, passages)
 
 
@@ -316,6 +351,39 @@ def stream_answer(
 ) -> AnswerStream:
     """The streaming counterpart of `answer` (nothing is sent before iteration starts)."""
     return AnswerStream(config, question, lang, passages)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The answer text to show and who wrote it: the model ('llm') or the composer."""
+
+    text: str
+    written_by: str  # 'llm' | 'composed'
+    note: str | None = None  # one line: why the model was not used, or what was left out
+    checked: Checked | None = None
+
+
+def dropped_note(checked: Checked, lang: str | None) -> str | None:
+    """One line saying how many of the model's sentences were left out, or None."""
+    k = len(checked.dropped)
+    if not k:
+        return None
+    if lang == "nl":
+        return f"{k} zin(nen) van het taalmodel weggelaten: niet door de bronnen gesteund."
+    return f"{k} sentence(s) of the language model's answer left out: not supported by the sources."
+
+
+def write_answer(config: LlmConfig | None, question: str, lang: str | None,
+                 passages: list[Passage], fallback: str) -> Written:  # fmt: skip
+    """The model's checked answer, or `fallback` (the composed answer) with the reason in one
+    line when the model fails; with no model configured, `fallback` and no attempt."""
+    if config is None:
+        return Written(fallback, "composed")
+    try:
+        checked = answer(config, question, lang, passages)
+    except LlmError as e:
+        return Written(fallback, "composed", e.line(lang), e.checked)
+    return Written(checked.text, "llm", dropped_note(checked, lang), checked)
 
 
 def rewrite_followup(config: LlmConfig | None, question: str, history: list) -> str:

@@ -13,11 +13,13 @@ from kb.llm import (
     LlmConfig,
     LlmError,
     Passage,
+    Written,
     answer,
     check,
     messages,
     rewrite_followup,
     stream_answer,
+    write_answer,
 )
 from tests.fake_openai import FakeOpenAI
 
@@ -276,3 +278,27 @@ def test_rewrite_followup(server):
     with pytest.raises(LlmError) as e:
         rewrite_followup(cfg(server, "error500"), "Hoe meten ze dat?", history)
     assert e.value.kind == "http"
+
+
+# ---- what the caller shows ----------------------------------------------------------------
+def test_write_answer_falls_back_with_one_line(server, monkeypatch):
+    fallback = "In de bronnen vond ik hierover ... [1]."
+    w = write_answer(cfg(server, "unsupported"), Q, "nl", PASSAGES, fallback)
+    assert (w.text, w.written_by) == (GOOD_KEPT.split("\n")[0], "llm")
+    assert w.note == "1 zin(nen) van het taalmodel weggelaten: niet door de bronnen gesteund."
+    w = write_answer(cfg(server, "error500"), Q, "nl", PASSAGES, fallback)
+    assert (w.text, w.written_by) == (fallback, "composed")
+    assert w.note == "Antwoord zonder taalmodel: het taalmodel gaf HTTP-status 500."
+    w = write_answer(cfg(server, "slow", timeout=0.5), "What?", "en", PASSAGES, fallback)
+    assert (
+        w.note
+        == "Answered without the language model: the language model did not answer within 0.5 s."
+    )
+    w = write_answer(cfg(server, "good"), Q, "nl", PASSAGES, fallback)
+    assert (w.text, w.written_by, w.note) == (GOOD_KEPT, "llm", None)
+
+    def no_connect(self, address):
+        raise AssertionError("connection attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", no_connect)
+    assert write_answer(None, Q, "nl", PASSAGES, fallback) == Written(fallback, "composed")
