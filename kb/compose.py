@@ -219,7 +219,9 @@ def _best_sentences(question: str, lang: str, text: str, limit: int) -> list[str
     """The `limit` sentences of a passage sharing most words with the question, in text order."""
     q = terms(question)
     sents = sentences(text) or [" ".join(text.split())]
-    ranked = sorted(range(len(sents)), key=lambda j: (-len(q & terms(sents[j])), j))[:limit]
+    # A chunk may start mid-sentence: a fragment starting in lower case is a poor quote.
+    whole = [j for j, x in enumerate(sents) if not x[:1].islower()] or list(range(len(sents)))
+    ranked = sorted(whole, key=lambda j: (-len(q & terms(sents[j])), j))[:limit]
     return [sents[j] for j in sorted(ranked)]
 
 
@@ -391,7 +393,8 @@ def compose_answer(
     for mid in municipalities_in(question, names):
         if mid not in found_munis:
             missing.append(t["miss_muni"].format(name=muni(mid)))
-    if asked == "projects" and not projects:
+    guide_lists_projects = any(facet_of_section(h.chunk.section) == "projects" for _, h in guide)
+    if asked == "projects" and not projects and not guide_lists_projects:
         missing.append(t["miss_projects"])
     if re.search(r"\bstrateg|\bbeleid|\bvisie\b|\bagenda\b", question.lower()) and not any(
         docs[h.chunk.document_id].kind == "strategy" for _, h in numbered

@@ -52,7 +52,9 @@ class Turn:
     resolved: str | None = None  # what was searched; the question when not a follow-up
     answer_blocks: tuple[str, ...] = ()  # building-block ids of the answer, best first
     answer_projects: tuple[str, ...] = ()
-    municipality: str | None = None  # the municipality filter of that turn, if any
+    municipality: str | None = None  # the filters of that turn, if any
+    kind: str | None = None
+    building_block: str | None = None
 
     @property
     def searched(self) -> str:
@@ -67,6 +69,8 @@ class Turn:
             answer_blocks=tuple(d.get("answer_blocks") or ()),
             answer_projects=tuple(d.get("answer_projects") or ()),
             municipality=d.get("municipality") or None,
+            kind=d.get("kind") or None,
+            building_block=d.get("building_block") or None,
         )
 
 
@@ -173,7 +177,9 @@ def resolve_followup(
     if named and (facet is None or facet == "purpose"):
         new = _name(named[0], municipalities)
         text = _replace_municipality(prev_text, prev_munis, new, municipalities, lang)
-        return Resolved(text, True, "municipality", municipality=named[0])
+        # the previous turn's other filters still hold ("which projects ..." -> "en in Delft?")
+        return Resolved(text, True, "municipality", municipality=named[0], kind=prev.kind,
+                        building_block=prev.building_block)  # fmt: skip
 
     # "welke projecten horen daarbij?" / "which projects go with that?"
     if facet == "projects" and (points_back or opener or not only):

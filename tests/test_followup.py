@@ -118,3 +118,11 @@ def test_turn_from_dict_and_searched_for_line():
     assert (
         topic_of("Wat moeten we regelen voor datamanagement in Delft?", MUNIS) == "datamanagement"
     )
+
+
+def test_a_new_municipality_keeps_the_previous_filters():
+    prev = Turn("Welke projecten horen daarbij?", "Welke projecten horen bij Data management?",
+                ("data-management",), kind="project", building_block="data-management")  # fmt: skip
+    r = resolve("En in Delft?", prev)
+    assert r.question == "Welke projecten horen bij Data management in Delft?"
+    assert (r.municipality, r.kind, r.building_block) == ("delft", "project", "data-management")
