@@ -165,10 +165,16 @@ def _short_item(item: str) -> str:
     return _clip(head, ITEM_CHARS)
 
 
-def wanted_section(question: str, lang: str | None, hits: list[Hit]) -> tuple[str, str] | None:
+def wanted_section(
+    question: str, lang: str | None, hits: list[Hit], block: str | None = None
+) -> tuple[str, str] | None:
     """(building-block id, facet) of the guide section the answer needs and the hits lack:
     the question asks for a facet ("wat moeten we regelen" -> actions) of the block the
     hits are about, and no guide hit is that section. None when nothing is missing.
+
+    Args:
+        block: the block the conversation is about (`Resolved.topic_block` of a follow-up);
+            else the block of the best guide hit.
 
     The caller fetches the block's guide chunks (filters kind='guide', building_block=id)
     and passes them to `with_section`.
@@ -178,9 +184,9 @@ def wanted_section(question: str, lang: str | None, hits: list[Hit]) -> tuple[st
         return None
     guide = [h for h in hits if h.chunk.kind == "guide" and h.chunk.building_blocks]
     tagged = guide or [h for h in hits if h.chunk.building_blocks]
-    if not tagged:
+    if block is None and not tagged:
         return None
-    block = tagged[0].chunk.building_blocks[0]
+    block = block or tagged[0].chunk.building_blocks[0]
     for h in guide:
         if block in h.chunk.building_blocks and facet_of_section(h.chunk.section) == asked:
             return None

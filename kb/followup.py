@@ -9,7 +9,7 @@ its own stays as it is. The resolved question is what is searched, and is shown 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kb.compose import answer_language, municipalities_in
 from kb.facets import BY_ID, cue_matches, facet_of_question
@@ -83,7 +83,9 @@ class Resolved:
     kind: str | None = None  # a kind filter ('project', 'strategy', 'guide')
     building_block: str | None = None  # the previous turn's block, for "which projects..."
     facet: str | None = None
-    extra: dict = field(default_factory=dict, compare=False)
+    # The block the conversation is about, to fetch its guide section for a new facet
+    # (`kb.compose.wanted_section(..., block=...)`); not a filter.
+    topic_block: str | None = None
 
 
 def searched_for(resolved: Resolved, lang: str) -> str:
@@ -213,7 +215,9 @@ def resolve_followup(
         if prev_munis and prev_munis[0] not in municipalities_in(text, municipalities):
             text = f"{text.rstrip(' ?.!')} in {_name(prev_munis[0], municipalities)}?"
         text = text[:1].upper() + text[1:]
-        return Resolved(text, True, "facet" if facet_turn else "aspect", facet=facet)
+        block = prev.answer_blocks[0] if prev.answer_blocks else None
+        return Resolved(text, True, "facet" if facet_turn else "aspect", facet=facet,
+                        topic_block=block)  # fmt: skip
     return Resolved(q, False)
 
 

@@ -395,3 +395,9 @@ def test_related_projects_are_named_by_title():
     )
     assert "- Delft data ethics board (`delft-data-ethics-board`) [1]" in c.text
     assert "- `x-unknown` [1]" in c.text
+
+
+def test_wanted_section_follows_the_conversation_block():
+    why = _hits()[0]
+    q = "Hoe meten ze dat?"
+    assert wanted_section(q, "nl", [why], block="cybersecurity") == ("cybersecurity", "indicators")

@@ -126,3 +126,8 @@ def test_a_new_municipality_keeps_the_previous_filters():
     r = resolve("En in Delft?", prev)
     assert r.question == "Welke projecten horen bij Data management in Delft?"
     assert (r.municipality, r.kind, r.building_block) == ("delft", "project", "data-management")
+
+
+def test_a_new_facet_names_the_previous_block_as_topic():
+    r = resolve("Hoe meten ze dat?", DM)
+    assert (r.topic_block, r.building_block) == ("data-management", None)  # a hint, not a filter
