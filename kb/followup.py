@@ -27,7 +27,10 @@ _EMPTY = frozenset(
     onze hun haar heeft hebben zich je u mijn daar daarbij daarvoor daarmee daarover daarin
     daarvan ervan erbij ermee erover hierbij hiervan hiermee hierover zo dus nu alleen enkel
     horen hoort gaan gaat doen doet zit zitten komt komen krijgen staat staan moet moeten
-    kunnen kun zullen zal vertel laat zien geef gebeurt gebeurd eigenlijk dan""".split()
+    kunnen kun zullen zal vertel laat zien geef gebeurt gebeurd eigenlijk dan
+    should must shall might may need needs improve make use set up start begin handle deal work
+    run best good first
+    verbeteren maken gebruiken zetten starten beginnen pakken aanpakken zorgen goed eerst""".split()
 )
 # A pronoun that points back at the previous topic.
 _POINTERS = re.compile(
@@ -123,6 +126,30 @@ def topic_of(text: str, municipalities) -> str:
     return " ".join(words)
 
 
+def block_named(text: str, catalogue: dict[str, dict]) -> str | None:
+    """The building block a text names by its id or name ('datamanagement', 'open data'),
+    the longest name first; None if it names none."""
+    low = text.lower()
+    squeezed = re.sub(r"[\s-]+", "", low)
+    forms = []
+    for bid, b in catalogue.items():
+        name = str(b.get("name", "")).lower()
+        first = re.split(r"\s+(?:and|en)\s+|,", name)[0]  # 'open data and data sharing'
+        singular = [f[:-1] for f in (bid.replace("-", " "), name) if f.endswith("s")]
+        for form in {bid.replace("-", " "), name, first, *singular}:
+            if len(form) >= 4:
+                forms.append((len(form), form, bid))
+    for _, form, bid in sorted(forms, reverse=True):
+        if (
+            re.search(r"\b" + re.escape(form) + r"\b", low)
+            or form.replace(" ", "") in squeezed.split()
+        ):
+            return bid
+        if len(form.replace(" ", "")) >= 8 and form.replace(" ", "") in squeezed:
+            return bid
+    return None
+
+
 def _name(mid: str, municipalities) -> str:
     for m in municipalities or []:
         if m.get("id") == mid:
@@ -215,7 +242,10 @@ def resolve_followup(
         if prev_munis and prev_munis[0] not in municipalities_in(text, municipalities):
             text = f"{text.rstrip(' ?.!')} in {_name(prev_munis[0], municipalities)}?"
         text = text[:1].upper() + text[1:]
-        block = prev.answer_blocks[0] if prev.answer_blocks else None
+        # the block the topic names beats the previous answer's best block
+        block = block_named(topic, catalogue) or (
+            prev.answer_blocks[0] if prev.answer_blocks else None
+        )
         return Resolved(text, True, "facet" if facet_turn else "aspect", facet=facet,
                         topic_block=block)  # fmt: skip
     return Resolved(q, False)

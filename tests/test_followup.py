@@ -131,3 +131,14 @@ def test_a_new_municipality_keeps_the_previous_filters():
 def test_a_new_facet_names_the_previous_block_as_topic():
     r = resolve("Hoe meten ze dat?", DM)
     assert (r.topic_block, r.building_block) == ("data-management", None)  # a hint, not a filter
+
+
+def test_block_named_by_the_topic_beats_the_previous_answer_block():
+    from kb.followup import block_named
+
+    assert block_named("datamanagement", CATALOGUE) == "data-management"
+    assert block_named("a digital twin", CATALOGUE) == "digital-twins"
+    assert block_named("slimme verlichting", CATALOGUE) is None
+    # the previous answer's best block was another one; the topic names data management
+    prev = Turn("Wat moeten we regelen voor datamanagement?", answer_blocks=("cybersecurity",))
+    assert resolve("Hoe meten we dat?", prev).topic_block == "data-management"
