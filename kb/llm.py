@@ -319,15 +319,25 @@ class AnswerStream:
     def __iter__(self) -> Iterator[str]:
         by_n = {p.n: p for p in self.passages}
         pending = ""
+        self._sep: str | None = None  # the separator owed before the next shown sentence
         for delta in self._deltas():
             self.raw += delta
             pending += delta
             end = _complete_prefix(pending)
             if end:
-                yield from _supported(pending[:end], by_n)
+                yield from self._supported(pending[:end], by_n)
                 pending = pending[end:]
-        yield from _supported(pending, by_n)
+        yield from self._supported(pending, by_n)
         self.result = _final(self.raw, self.passages)
+
+    def _supported(self, text: str, by_n: dict[int, Passage]) -> Iterator[str]:
+        """The kept sentences of complete text, laid out as `check` lays them out."""
+        for sentence, sep in _units(text):
+            if check_sentence(sentence, by_n).kept:
+                yield (self._sep or "") + sentence
+                self._sep = sep if "\n" in sep else " "
+            elif "\n" in sep and self._sep is not None and "\n" not in self._sep:
+                self._sep = sep
 
 
 def _complete_prefix(text: str) -> int:
@@ -338,12 +348,6 @@ def _complete_prefix(text: str) -> int:
         if m.end() < len(text):
             end = m.end()
     return end
-
-
-def _supported(text: str, by_n: dict[int, Passage]) -> Iterator[str]:
-    for sentence, sep in _units(text):
-        if check_sentence(sentence, by_n).kept:
-            yield sentence + (sep if "\n" in sep else " ")
 
 
 def stream_answer(

@@ -302,3 +302,18 @@ def test_write_answer_falls_back_with_one_line(server, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", no_connect)
     assert write_answer(None, Q, "nl", PASSAGES, fallback) == Written(fallback, "composed")
+
+
+def test_stream_split_anywhere_gives_the_same_checked_text(monkeypatch):
+    """A citation may arrive after the full stop, in pieces: a sentence waits for it."""
+    from kb.llm import AnswerStream
+
+    text = (
+        REPLIES["unsupported"]
+        + "\n- Delft laat een onafhankelijke commissie nieuwe datatoepassingen beoordelen. [2]"
+    )
+    monkeypatch.setattr(AnswerStream, "_deltas", lambda self: iter(text))  # one character each
+    s = stream_answer(LlmConfig("http://127.0.0.1:9/v1", "x"), Q, "nl", PASSAGES)
+    shown = "".join(s)
+    assert shown.strip() == s.result.text == check(text, PASSAGES).text
+    assert "quantumcomputers" not in shown and shown.count("[2]") == 1
