@@ -212,6 +212,26 @@ def with_section(hits: list[Hit], candidates: list[Hit], block: str, facet: str)
     return out
 
 
+def with_projects(hits: list[Hit], project_hits: list[Hit], want: int = MAX_PROJECTS) -> list[Hit]:
+    """For a question that asks for projects: the hits with up to `want` distinct projects,
+    taken from `project_hits` (a retrieval with kind='project') in place of the
+    last-ranked hits that are neither guide nor project, keeping the number of hits."""
+    have = {h.chunk.project_id for h in hits if h.chunk.project_id}
+    extra = []
+    for h in project_hits:
+        pid = h.chunk.project_id
+        if pid and pid not in have and len(have) + len(extra) < want:
+            extra.append(h)
+            have.add(pid)
+    out = list(hits)
+    for h in extra:
+        spare = [i for i, x in enumerate(out) if x.chunk.kind != "guide" and not x.chunk.project_id]
+        if not spare:
+            break
+        out[spare[-1]] = h
+    return out
+
+
 def _project_item(item: str, titles: dict[str, str] | None) -> str:
     """A "related projects" item, a bare `project-id`, as its title with the id."""
     m = re.fullmatch(r"`([a-z0-9-]+)`", item.strip())
@@ -221,12 +241,19 @@ def _project_item(item: str, titles: dict[str, str] | None) -> str:
     return f"{titles[pid]} (`{pid}`)" if titles and pid in titles else f"`{pid}`"
 
 
+def _prose(sentence: str) -> bool:
+    words = sentence.split()
+    return len(words) >= 5 and sum(any(c.isdigit() for c in w) for w in words) / len(words) < 0.2
+
+
 def _best_sentences(question: str, lang: str, text: str, limit: int) -> list[str]:
     """The `limit` sentences of a passage sharing most words with the question, in text order."""
     q = terms(question)
     sents = sentences(text) or [" ".join(text.split())]
-    # A chunk may start mid-sentence: a fragment starting in lower case is a poor quote.
-    whole = [j for j, x in enumerate(sents) if not x[:1].islower()] or list(range(len(sents)))
+    # A chunk may start mid-sentence (a fragment starting in lower case) or hold a table
+    # of contents (mostly numbers): poor quotes both.
+    whole = [j for j, x in enumerate(sents) if not x[:1].islower() and _prose(x)]
+    whole = whole or list(range(len(sents)))
     ranked = sorted(whole, key=lambda j: (-len(q & terms(sents[j])), j))[:limit]
     return [sents[j] for j in sorted(ranked)]
 
@@ -378,6 +405,7 @@ def compose_answer(
         for n, h in others:
             d = docs[h.chunk.document_id]
             quote = " ".join(_best_sentences(question, lg, h.chunk.text, 1)).lstrip("-*•· ")
+            quote = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", quote)  # a section number
             quote = _clip(quote, QUOTE_CHARS)
             place = (
                 f", {t['page']} {h.chunk.page}"

@@ -15,6 +15,7 @@ from kb.compose import (
     list_items,
     municipalities_in,
     wanted_section,
+    with_projects,
     with_section,
 )
 from kb.facets import FACETS, facet_of_question, facet_of_section
@@ -401,3 +402,22 @@ def test_wanted_section_follows_the_conversation_block():
     why = _hits()[0]
     q = "Hoe meten ze dat?"
     assert wanted_section(q, "nl", [why], block="cybersecurity") == ("cybersecurity", "indicators")
+
+
+def test_with_projects_makes_room_for_projects_asked_for():
+    guide, _, project, strategy = _hits()
+    other = _hit("c7", "p2", "Rotterdam runs a data board.", "project", "Rotterdam board",
+                 muni="rotterdam", project="rotterdam-board")  # fmt: skip
+    out = with_projects([guide, strategy, project], [project, other])
+    assert out == [guide, other, project]  # the strategy hit made way; nothing duplicated
+    assert with_projects([guide, project], [other]) == [guide, project]  # no spare place
+
+
+def test_a_table_of_contents_is_not_quoted():
+    toc = _hit("c8", "s", "Programmalijn 3: Open data 9 6.1 Datamanagement 9 6.2 Open data 9 "
+               "6.3 Resultaten 10\n\n6.1 Datamanagement beheren we samen met de buurgemeenten "
+               "in een gedeelde omgeving.", "strategy", page=2, muni="schiedam")  # fmt: skip
+    c = compose_answer("Hoe regelen we datamanagement?", "nl", [toc], _docs(), CATALOGUE, MUNIS)
+    assert (
+        "“Datamanagement beheren we samen met de buurgemeenten in een gedeelde omgeving.”" in c.text
+    )
