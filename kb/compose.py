@@ -220,7 +220,7 @@ def with_projects(hits: list[Hit], project_hits: list[Hit], want: int = MAX_PROJ
     extra = []
     for h in project_hits:
         pid = h.chunk.project_id
-        if pid and pid not in have and len(have) + len(extra) < want:
+        if pid and pid not in have and len(have) < want:
             extra.append(h)
             have.add(pid)
     out = list(hits)

@@ -421,3 +421,11 @@ def test_a_table_of_contents_is_not_quoted():
     assert (
         "“Datamanagement beheren we samen met de buurgemeenten in een gedeelde omgeving.”" in c.text
     )
+
+
+def test_with_projects_fills_up_to_the_number_wanted():
+    guide, _, project, strategy = _hits()
+    more = [_hit(f"m{i}", "p", f"Project {i} text here.", "project", f"P{i}", project=f"p{i}")
+            for i in range(3)]  # fmt: skip
+    out = with_projects([project, strategy, strategy, strategy], more)
+    assert [h.chunk.project_id for h in out] == ["delft-data-ethics-board", None, "p1", "p0"]
