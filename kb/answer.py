@@ -55,6 +55,14 @@ class Answer:
     building_blocks: list[BlockRef] = field(default_factory=list)
     projects: list[ProjectRef] = field(default_factory=list)
     nearest_topics: list[str] = field(default_factory=list)
+    # The question as searched when a follow-up was resolved ("Ik zocht naar: ...").
+    resolved_question: str | None = None
+    language: str | None = None  # of the answer's own words: 'nl' or 'en'
+    missing: list[str] = field(default_factory=list)  # parts of the question not found
+    # How the text was written: 'composed' (no model) or 'llm'; `note` says why a configured
+    # language model was not used ("the language model did not answer within 30 s").
+    written_by: str = "composed"
+    note: str | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -1,0 +1,270 @@
+"""Follow-up questions resolved against the previous turn, without a language model.
+
+"En in Delft?", "what about Schiedam?", "hoe meten ze dat?", "welke projecten horen
+daarbij?" or a bare "alleen projecten" lean on the turn before. A question with a topic of
+its own stays as it is. The resolved question is what is searched, and is shown to the user
+("Ik zocht naar: ...").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.compose import answer_language, municipalities_in
+from kb.facets import BY_ID, cue_matches, facet_of_question
+
+# Words that carry no topic of their own: question words, pronouns that point back,
+# auxiliaries and light verbs, articles and prepositions, in both languages.
+_EMPTY = frozenset(
+    """a an and are as at be by can could do does did for from has have how i in is it its of on
+    or our that the their them they this these those to was we what when where which who why
+    will with would you your about also only just then there here so any some more else
+    go goes going went happen happens get gets done doing belong belongs fit fits
+    relate related relates tell me us show give
+    de het een en van in is op te dat die voor met zijn aan er als bij ook om maar dan naar
+    nog wat wie waar hoe welke kan worden wordt door over tot uit of niet deze dit ze we wij
+    onze hun haar heeft hebben zich je u mijn daar daarbij daarvoor daarmee daarover daarin
+    daarvan ervan erbij ermee erover hierbij hiervan hiermee hierover zo dus nu alleen enkel
+    horen hoort gaan gaat doen doet zit zitten komt komen krijgen staat staan moet moeten
+    kunnen kun zullen zal vertel laat zien geef gebeurt gebeurd eigenlijk dan
+    should must shall might may need needs improve make use set up start begin handle deal work
+    run best good first
+    verbeteren maken gebruiken zetten starten beginnen pakken aanpakken zorgen goed eerst""".split()
+)
+# A pronoun that points back at the previous topic.
+_POINTERS = re.compile(
+    r"\b(dat|dit|daar\w*|ervan|erbij|ermee|erover|hier(?:bij|van|mee|over)|het|ze|zij|hun|"
+    r"it|that|this|they|them|those|these|its|their)\b",
+    re.IGNORECASE,
+)
+_KIND_WORDS = {
+    "project": re.compile(r"\b(projecten|projects?|project)\b", re.IGNORECASE),
+    "strategy": re.compile(r"\b(strategie(?:ën|en)?|strateg(?:y|ies)|beleid)\b", re.IGNORECASE),
+    "guide": re.compile(r"\b(handreiking|guide)\b", re.IGNORECASE),
+}
+_ONLY = re.compile(r"\b(alleen|enkel|only|just)\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of a conversation, as the caller keeps it."""
+
+    question: str
+    resolved: str | None = None  # what was searched; the question when not a follow-up
+    answer_blocks: tuple[str, ...] = ()  # building-block ids of the answer, best first
+    answer_projects: tuple[str, ...] = ()
+    municipality: str | None = None  # the filters of that turn, if any
+    kind: str | None = None
+    building_block: str | None = None
+
+    @property
+    def searched(self) -> str:
+        return self.resolved or self.question
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Turn:
+        """A turn from the JSON an API or UI keeps (unknown keys are ignored)."""
+        return cls(
+            question=str(d.get("question", "")),
+            resolved=d.get("resolved") or None,
+            answer_blocks=tuple(d.get("answer_blocks") or ()),
+            answer_projects=tuple(d.get("answer_projects") or ()),
+            municipality=d.get("municipality") or None,
+            kind=d.get("kind") or None,
+            building_block=d.get("building_block") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    question: str  # the question to search
+    changed: bool  # True when it was rewritten from the previous turn
+    reason: str = ""  # 'municipality', 'facet', 'projects', 'filter' or '' (standalone)
+    municipality: str | None = None  # a municipality filter the follow-up asks for (an id)
+    kind: str | None = None  # a kind filter ('project', 'strategy', 'guide')
+    building_block: str | None = None  # the previous turn's block, for "which projects..."
+    facet: str | None = None
+    # The block the conversation is about, to fetch its guide section for a new facet
+    # (`kb.compose.wanted_section(..., block=...)`); not a filter.
+    topic_block: str | None = None
+
+
+def searched_for(resolved: Resolved, lang: str) -> str:
+    """The line that shows what was searched: 'Ik zocht naar: ...' / 'I searched for: ...'."""
+    return ("Ik zocht naar: " if lang == "nl" else "I searched for: ") + resolved.question
+
+
+def _content_words(text: str, municipalities) -> list[str]:
+    """The words of a text that name a topic: not empty words, facet cues or municipalities."""
+    low = text.lower()
+    spans = [(s, e) for _, s, e, _ in cue_matches(low, None)]
+    spans += [(m.start(), m.end()) for rx in _KIND_WORDS.values() for m in rx.finditer(low)]
+    for mid in municipalities_in(low, municipalities):
+        for m in municipalities or []:
+            if m.get("id") == mid:
+                for form in (str(m.get("name", "")).lower(), mid.replace("-", " "), mid):
+                    for hit in re.finditer(re.escape(form), low):
+                        spans.append((hit.start(), hit.end()))
+    out = []
+    for m in _WORD.finditer(low):
+        if any(s <= m.start() < e for s, e in spans):
+            continue
+        if m.group(0) in _EMPTY or len(m.group(0)) < 2:
+            continue
+        out.append(m.group(0))
+    return out
+
+
+def topic_of(text: str, municipalities) -> str:
+    """The topic words of a question in their own order: 'wat moeten we regelen voor
+    datamanagement in Delft?' -> 'datamanagement'."""
+    words = [
+        w for w in _WORD.findall(text) if w.lower() in set(_content_words(text, municipalities))
+    ]
+    return " ".join(words)
+
+
+def block_named(text: str, catalogue: dict[str, dict]) -> str | None:
+    """The building block a text names by its id or name ('datamanagement', 'open data'),
+    the longest name first; None if it names none."""
+    low = text.lower()
+    squeezed = re.sub(r"[\s-]+", "", low)
+    forms = []
+    for bid, b in catalogue.items():
+        name = str(b.get("name", "")).lower()
+        first = re.split(r"\s+(?:and|en)\s+|,", name)[0]  # 'open data and data sharing'
+        singular = [f[:-1] for f in (bid.replace("-", " "), name) if f.endswith("s")]
+        for form in {bid.replace("-", " "), name, first, *singular}:
+            if len(form) >= 4:
+                forms.append((len(form), form, bid))
+    for _, form, bid in sorted(forms, reverse=True):
+        if (
+            re.search(r"\b" + re.escape(form) + r"\b", low)
+            or form.replace(" ", "") in squeezed.split()
+        ):
+            return bid
+        if len(form.replace(" ", "")) >= 8 and form.replace(" ", "") in squeezed:
+            return bid
+    return None
+
+
+def _name(mid: str, municipalities) -> str:
+    for m in municipalities or []:
+        if m.get("id") == mid:
+            return str(m.get("name", mid))
+    return mid.replace("-", " ").title()
+
+
+def _replace_municipality(
+    text: str, old: list[str], new_name: str, municipalities, lang: str
+) -> str:
+    """The previous question with its municipality replaced by (or extended with) a new one."""
+    for mid in old:
+        for form in (_name(mid, municipalities), mid.replace("-", " "), mid):
+            pattern = re.compile(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", re.IGNORECASE)
+            if pattern.search(text):
+                return pattern.sub(new_name, text, count=1)
+    base = text.rstrip(" ?.!")
+    return f"{base} in {new_name}?"
+
+
+def resolve_followup(
+    question: str, history: list[Turn], municipalities, catalogue: dict[str, dict]
+) -> Resolved:
+    """The question to search, resolved against the last turn when it leans on it.
+
+    Args:
+        history: earlier turns, oldest first (only the last one is used).
+        municipalities: `[{"id": ..., "name": ...}]`.
+        catalogue: building blocks by id, `{"name": ..., "stage": ...}`.
+    """
+    q = " ".join(question.split())
+    if not history or not q:
+        return Resolved(q, False)
+    prev = history[-1]
+    lang = answer_language(q, None)
+    content = _content_words(q, municipalities)
+    named = municipalities_in(q, municipalities)
+    facet = facet_of_question(q, None)
+    kind = next((k for k, rx in _KIND_WORDS.items() if rx.search(q)), None)
+    only = bool(_ONLY.search(q))
+    points_back = bool(_POINTERS.search(q))
+    opener = bool(re.match(r"^\s*(en|and|ook|also|what about|how about|en hoe|and how)\b", q, re.I))
+    if content and not (opener and len(content) <= 2 and not named):
+        return Resolved(q, False)  # a topic of its own: a new question
+    prev_text = prev.searched
+    prev_munis = municipalities_in(prev_text, municipalities) or (
+        [prev.municipality] if prev.municipality else []
+    )
+    topic = topic_of(prev_text, municipalities)
+    if not topic and prev.answer_blocks:
+        topic = catalogue.get(prev.answer_blocks[0], {}).get("name", "")
+
+    # "En in Delft?" / "what about Schiedam?" / "Delft" / "alleen Delft"
+    if named and (facet is None or facet == "purpose"):
+        new = _name(named[0], municipalities)
+        text = _replace_municipality(prev_text, prev_munis, new, municipalities, lang)
+        # the previous turn's other filters still hold ("which projects ..." -> "en in Delft?")
+        return Resolved(text, True, "municipality", municipality=named[0], kind=prev.kind,
+                        building_block=prev.building_block)  # fmt: skip
+
+    # "welke projecten horen daarbij?" / "which projects go with that?"
+    if facet == "projects" and (points_back or opener or not only):
+        block = prev.answer_blocks[0] if prev.answer_blocks else None
+        subject = catalogue.get(block or "", {}).get("name") or topic
+        where = f" in {_name(named[0], municipalities)}" if named else ""
+        text = (
+            f"Welke projecten horen bij {subject}{where}?"
+            if lang == "nl"
+            else f"Which projects go with {subject}{where}?"
+        )
+        return Resolved(
+            text,
+            True,
+            "projects",
+            municipality=named[0] if named else None,
+            kind="project",
+            building_block=block,
+            facet="projects",
+        )
+
+    # "alleen strategieën" / "only projects": the previous question, filtered
+    if kind and (only or not facet):
+        return Resolved(prev_text, True, "filter", municipality=prev.municipality, kind=kind)
+
+    # "hoe meten ze dat?" / "what goes wrong with it?" / "en de valkuilen?": new facet, old
+    # topic; "en de kosten?" / "and what about privacy?": a new aspect of the old topic
+    facet_turn = bool(facet and (points_back or opener or len(q.split()) <= 6))
+    if topic and (facet_turn or (opener and content)):
+        text = _with_topic(q, topic, lang)
+        if prev_munis and prev_munis[0] not in municipalities_in(text, municipalities):
+            text = f"{text.rstrip(' ?.!')} in {_name(prev_munis[0], municipalities)}?"
+        text = text[:1].upper() + text[1:]
+        # the block the topic names beats the previous answer's best block
+        block = block_named(topic, catalogue) or (
+            prev.answer_blocks[0] if prev.answer_blocks else None
+        )
+        return Resolved(text, True, "facet" if facet_turn else "aspect", facet=facet,
+                        topic_block=block)  # fmt: skip
+    return Resolved(q, False)
+
+
+def _with_topic(question: str, topic: str, lang: str) -> str:
+    """The follow-up with its pointer word replaced by the topic, or the topic added."""
+    # the last pointer: "hoe meten ze dat" points back with "dat", not "ze"
+    m = ([None] + list(_POINTERS.finditer(question)))[-1]
+    if m and m.group(0).lower() not in ("ze", "zij", "they", "hun", "their", "its"):
+        word = m.group(0).lower()
+        if word.startswith(("daar", "er", "hier")) and len(word) > 4:
+            prep = word.removeprefix("daar").removeprefix("hier").removeprefix("er")
+            return question[: m.start()] + f"{prep} {topic}" + question[m.end() :]
+        return question[: m.start()] + topic + question[m.end() :]
+    base = re.sub(r"^\s*(en|and)\s+", "", question.rstrip(" ?.!"), flags=re.I)
+    base = base[:1].upper() + base[1:]
+    joint = "bij" if lang == "nl" else "for"
+    return f"{base} {joint} {topic}?"
+
+
+__all__ = ["BY_ID", "Resolved", "Turn", "resolve_followup", "searched_for", "topic_of"]

@@ -1,0 +1,144 @@
+"""Follow-up questions resolved against the previous turn, without a language model."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from kb.followup import Resolved, Turn, resolve_followup, searched_for, topic_of
+from tests.conftest import CORPUS
+
+MUNIS = yaml.safe_load((CORPUS / "municipalities.yaml").read_text(encoding="utf-8"))[
+    "municipalities"
+]
+CATALOGUE = {
+    "data-management": {"name": "Data management", "stage": "foundations"},
+    "cybersecurity": {"name": "Cybersecurity and information security", "stage": "foundations"},
+    "digital-twins": {"name": "Digital twins", "stage": "foundations"},
+}
+DM = Turn("Wat moeten we vooraf regelen voor datamanagement?", answer_blocks=("data-management",))
+CYBER = Turn("What does Schiedam do about cybersecurity?", answer_blocks=("cybersecurity",))
+TWIN_EN = Turn("How do we start with a digital twin?", answer_blocks=("digital-twins",))
+
+
+def resolve(q: str, *history: Turn) -> Resolved:
+    return resolve_followup(q, list(history), MUNIS, CATALOGUE)
+
+
+@pytest.mark.parametrize(
+    ("prev", "question", "expected", "reason", "municipality"),
+    [
+        # a new municipality: the previous topic, there
+        (DM, "En in Delft?", "Wat moeten we vooraf regelen voor datamanagement in Delft?",
+         "municipality", "delft"),
+        (DM, "Delft", "Wat moeten we vooraf regelen voor datamanagement in Delft?",
+         "municipality", "delft"),
+        (DM, "alleen Den Haag", "Wat moeten we vooraf regelen voor datamanagement in Den Haag?",
+         "municipality", "den-haag"),
+        (CYBER, "what about Capelle aan den IJssel?",
+         "What does Capelle aan den IJssel do about cybersecurity?", "municipality",
+         "capelle-aan-den-ijssel"),
+        (CYBER, "En in Delft?", "What does Delft do about cybersecurity?", "municipality", "delft"),
+        (TWIN_EN, "And in Rotterdam?", "How do we start with a digital twin in Rotterdam?",
+         "municipality", "rotterdam"),
+        # a pronoun and a new facet: the previous topic, that facet
+        (DM, "Hoe meten ze dat?", "Hoe meten ze datamanagement?", "facet", None),
+        (DM, "Waarom is dat belangrijk?", "Waarom is datamanagement belangrijk?", "facet", None),
+        (DM, "En de valkuilen?", "De valkuilen bij datamanagement?", "facet", None),
+        (CYBER, "What goes wrong with it?", "What goes wrong with cybersecurity in Schiedam?",
+         "facet", None),
+        (CYBER, "and the pitfalls?", "The pitfalls for cybersecurity in Schiedam?", "facet", None),
+        (TWIN_EN, "How do we measure that?", "How do we measure digital twin?", "facet", None),
+        (TWIN_EN, "Why does it matter?", "Why does digital twin matter?", "facet", None),
+        # a new aspect of the old topic
+        (DM, "En de kosten?", "De kosten bij datamanagement?", "aspect", None),
+    ],
+)  # fmt: skip
+def test_followup_is_resolved(prev, question, expected, reason, municipality):
+    r = resolve(question, prev)
+    assert (r.question, r.changed, r.reason, r.municipality) == (
+        expected, True, reason, municipality)  # fmt: skip
+
+
+def test_which_projects_go_with_that_names_the_previous_block():
+    r = resolve("Welke projecten horen daarbij?", DM)
+    assert r.question == "Welke projecten horen bij Data management?"
+    assert (r.reason, r.kind, r.building_block, r.facet) == (
+        "projects", "project", "data-management", "projects")  # fmt: skip
+    r = resolve("Which projects go with that?", TWIN_EN)
+    assert r.question == "Which projects go with Digital twins?"
+    assert r.building_block == "digital-twins"
+    # without a block in the previous answer, its topic words
+    r = resolve("Which projects go with that?", Turn("How do we start with a digital twin?"))
+    assert r.question == "Which projects go with digital twin?" and r.building_block is None
+
+
+def test_bare_filter_keeps_the_previous_question():
+    r = resolve("alleen projecten", DM)
+    assert (r.question, r.reason, r.kind) == (DM.question, "filter", "project")
+    r = resolve("only strategies", CYBER)
+    assert (r.question, r.reason, r.kind) == (CYBER.question, "filter", "strategy")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wat zijn de valkuilen van slimme straatverlichting?",
+        "How does Rotterdam use digital twins for climate adaptation?",
+        "Welke projecten zijn er rond glasvezel in het buitengebied?",
+        "Which municipalities work on digital inclusion of seniors?",
+        "What is an algorithm register?",
+    ],
+)
+def test_standalone_question_stays_unchanged(question):
+    r = resolve(question, DM)
+    assert (r.question, r.changed, r.reason) == (question, False, "")
+
+
+def test_no_history_means_no_change():
+    assert resolve("En in Delft?") == Resolved("En in Delft?", False)
+
+
+def test_only_the_last_turn_counts_and_its_resolved_text_is_used():
+    first = Turn("Wat moeten we regelen voor datamanagement?", answer_blocks=("data-management",))
+    second = Turn("En in Delft?", resolved="Wat moeten we regelen voor datamanagement in Delft?",
+                  answer_blocks=("data-management",))  # fmt: skip
+    r = resolve("En in Schiedam?", first, second)
+    assert r.question == "Wat moeten we regelen voor datamanagement in Schiedam?"
+    r = resolve("Hoe meten ze dat?", first, second)
+    assert r.question == "Hoe meten ze datamanagement in Delft?"
+
+
+def test_turn_from_dict_and_searched_for_line():
+    t = Turn.from_dict({"question": "En in Delft?", "resolved": "X in Delft?",
+                        "answer_blocks": ["data-management"], "other": 1})  # fmt: skip
+    assert t == Turn("En in Delft?", "X in Delft?", ("data-management",))
+    assert searched_for(Resolved("X in Delft?", True), "nl") == "Ik zocht naar: X in Delft?"
+    assert searched_for(Resolved("X in Delft?", True), "en") == "I searched for: X in Delft?"
+    assert (
+        topic_of("Wat moeten we regelen voor datamanagement in Delft?", MUNIS) == "datamanagement"
+    )
+
+
+def test_a_new_municipality_keeps_the_previous_filters():
+    prev = Turn("Welke projecten horen daarbij?", "Welke projecten horen bij Data management?",
+                ("data-management",), kind="project", building_block="data-management")  # fmt: skip
+    r = resolve("En in Delft?", prev)
+    assert r.question == "Welke projecten horen bij Data management in Delft?"
+    assert (r.municipality, r.kind, r.building_block) == ("delft", "project", "data-management")
+
+
+def test_a_new_facet_names_the_previous_block_as_topic():
+    r = resolve("Hoe meten ze dat?", DM)
+    assert (r.topic_block, r.building_block) == ("data-management", None)  # a hint, not a filter
+
+
+def test_block_named_by_the_topic_beats_the_previous_answer_block():
+    from kb.followup import block_named
+
+    assert block_named("datamanagement", CATALOGUE) == "data-management"
+    assert block_named("a digital twin", CATALOGUE) == "digital-twins"
+    assert block_named("slimme verlichting", CATALOGUE) is None
+    # the previous answer's best block was another one; the topic names data management
+    prev = Turn("Wat moeten we regelen voor datamanagement?", answer_blocks=("cybersecurity",))
+    assert resolve("Hoe meten we dat?", prev).topic_block == "data-management"
