@@ -63,6 +63,9 @@ class Answer:
     # language model was not used ("the language model did not answer within 30 s").
     written_by: str = "composed"
     note: str | None = None
+    # What a follow-up needs of this turn (`kb.followup.Turn.from_dict`): pass the turns of
+    # earlier answers back as `history`.
+    turn: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -1,52 +1,112 @@
-"""Questions in, cited answers out: retrieval, the "no answer" decision, the composed text,
-the building blocks and comparable projects beside it."""
+"""Questions in, cited answers out: a follow-up resolved against the earlier turns,
+retrieval, the "no answer" decision, the composed (or language-model) answer, and the
+building blocks and comparable projects beside it."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from index.store import Filters, Hit, Store
-from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
+from kb.answer import Answer, BlockRef, ProjectRef, make_sources, select_diverse
 from kb.catalogue import Catalogue
+from kb.compose import answer_language, compose_answer, wanted_section, with_projects, with_section
+from kb.facets import facet_of_question
+from kb.followup import Resolved, Turn, resolve_followup
+from kb.llm import LlmConfig, passages_from, write_answer
 from kb.query import Query
 from kb.retrieval import Retriever, candidates
 from kb.text import slugify
 
 
+def as_turns(history: Iterable[Turn | dict] | None) -> list[Turn]:
+    """Earlier turns as `Turn`s (the API and the app keep them as dicts)."""
+    return [t if isinstance(t, Turn) else Turn.from_dict(t) for t in history or ()]
+
+
 class Answerer:
     """Answers questions from what `retriever` finds in `store`."""
 
-    def __init__(self, store: Store, retriever: Retriever, catalogue: Catalogue):
+    def __init__(self, store: Store, retriever: Retriever, catalogue: Catalogue,
+                 llm: LlmConfig | None = None):  # fmt: skip
         self.store = store
         self.retriever = retriever
         self.catalogue = catalogue
+        self.llm = llm
+
+    def resolve(self, question: str, history: Sequence[Turn | dict] | None) -> Resolved:
+        """The question to search: a follow-up completed from the earlier turns."""
+        return resolve_followup(question, as_turns(history), self.catalogue.municipalities(),
+                                self.catalogue.building_blocks())  # fmt: skip
 
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
-            k: int = 5, building_block: str | None = None) -> Answer:  # fmt: skip
-        """An extractive answer with [n] citations, or an honest 'no answer'."""
-        filters = Filters(municipality=slugify(municipality) if municipality else None, kind=kind,
-                          building_block=building_block)  # fmt: skip
-        q = self.retriever.analyse(question)
+            k: int = 5, building_block: str | None = None,
+            history: Sequence[Turn | dict] | None = None) -> Answer:  # fmt: skip
+        """A cited answer in the question's language, or an honest 'no answer'.
+
+        Args:
+            history: the earlier turns of the conversation, oldest first; a follow-up
+                ("En in Delft?") is resolved against the last one.
+        """
+        r = self.resolve(question, history)
+        filters = Filters(
+            municipality=slugify(municipality) if municipality else r.municipality,
+            kind=kind or r.kind, building_block=building_block or r.building_block,
+        )  # fmt: skip
+        q = self.retriever.analyse(r.question)
+        lang = answer_language(question, q.language)
         vector = self.retriever.embed(q)
         hits = self.retriever.retrieve(q, k=candidates(k), filters=filters, vector=vector)
-        chosen = select_diverse(hits, k)
-        docs = {d: self.store.document(d) for d in {h.chunk.document_id for h in chosen}}
-        # A document removed (or replaced) by another thread since the search is not cited.
-        chosen = [h for h in chosen if docs[h.chunk.document_id] is not None]
+        found = self._present(select_diverse(hits, k))
+        answered = self.retriever.confident(q, found)
+        chosen = self._present(self._complete(q, lang, r, found, filters, vector))
+        docs = {h.chunk.document_id: self.store.document(h.chunk.document_id) for h in chosen}
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
-        answered = self.retriever.confident(q, chosen)
         blocks = self.blocks_for(chosen)
         projects = self.projects_for(q, hits, vector)
-        if not answered:
-            topics = [f"{s.title} ({s.where})" if s.where else s.title for s in sources[:3]]
-            text = (
-                "The knowledge base has no confident answer to this question."
-                if q.language != "nl"
-                else "De kennisbank heeft geen betrouwbaar antwoord op deze vraag."
-            )
-            return Answer(question, text, False, sources, blocks, projects, topics)
-        return Answer(question, compose(question, q.language, chosen), True, sources, blocks,
-                      projects)  # fmt: skip
+        composed = compose_answer(
+            r.question, lang, chosen, docs, self.catalogue.building_blocks(),  # type: ignore[arg-type]
+            self.catalogue.municipalities(), answered=answered, facet=r.facet,
+            project_titles=self.catalogue.project_titles(),
+        )  # fmt: skip
+        text, written_by, note = composed.text, "composed", None
+        if answered and self.llm is not None:
+            written = write_answer(self.llm, r.question, lang,
+                                   passages_from(chosen, docs), composed.text)  # type: ignore[arg-type]
+            text, written_by, note = written.text, written.written_by, written.note
+        topics = [] if answered else [
+            f"{s.title} ({s.where})" if s.where else s.title for s in sources[:3]]  # fmt: skip
+        block_ids = [composed.block] if composed.block else []
+        block_ids += [b.id for b in blocks if b.id not in block_ids]
+        turn = {"question": question, "resolved": r.question, "answer_blocks": block_ids,
+                "answer_projects": [p.id for p in projects], "municipality": filters.municipality,
+                "kind": filters.kind, "building_block": filters.building_block}  # fmt: skip
+        return Answer(question, text, answered, sources, blocks, projects, topics,
+                      resolved_question=r.question if r.changed else None, language=lang,
+                      missing=list(composed.missing), written_by=written_by, note=note,
+                      turn=turn)  # fmt: skip
+
+    def _present(self, hits: list[Hit]) -> list[Hit]:
+        """The hits whose document is still there: one removed (or replaced) by another
+        thread since the search is not cited."""
+        return [h for h in hits if self.store.has_document(h.chunk.document_id)]
+
+    def _complete(self, q: Query, lang: str, r: Resolved, hits: list[Hit], filters: Filters,
+                  vector: np.ndarray) -> list[Hit]:  # fmt: skip
+        """The sources with the guide section the question asks for (its facet of the block
+        the hits are about) and, for a question about projects, the projects."""
+        wanted = wanted_section(r.question, lang, hits, block=r.topic_block)
+        if wanted:
+            block_filter = Filters(kind="guide", building_block=wanted[0])
+            guide = self.retriever.retrieve(q, k=30, vector=vector, filters=block_filter)
+            hits = with_section(hits, guide, *wanted)
+        asks_projects = (r.facet or facet_of_question(r.question, lang)) == "projects"
+        if asks_projects and filters.kind != "project":
+            found = self.retriever.retrieve(q, k=10, vector=vector, filters=Filters(
+                kind="project", municipality=filters.municipality))  # fmt: skip
+            hits = with_projects(hits, found)
+        return hits
 
     def blocks_for(self, hits: list[Hit], limit: int = 3) -> list[BlockRef]:
         """The building blocks the hits speak to most, weighted by their scores."""

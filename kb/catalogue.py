@@ -65,3 +65,8 @@ class Catalogue:
             for d in self.store.documents(kind="project")
             if "project" in d.meta
         ]
+
+    def project_titles(self) -> dict[str, str]:
+        """{project id: title}, cached until the store changes."""
+        return self.cache.get("project_titles", self.store.generation,
+                              lambda: {p["id"]: p["title"] for p in self.projects()})  # fmt: skip

@@ -4,7 +4,7 @@ the app only call this (and the services it exposes)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,9 @@ from kb.answer import Answer
 from kb.asking import Answerer
 from kb.cache import Derived
 from kb.catalogue import Catalogue
+from kb.followup import Turn
 from kb.ingesting import Ingestor
+from kb.llm import LlmConfig
 from kb.projects import ProjectFinder
 from kb.records import IngestResult, SimilarProject
 from kb.retrieval import RetrievalConfig, Retriever
@@ -54,6 +56,8 @@ class KnowledgeBase:
         config = RetrievalConfig.for_embedder(self.embedder, self.settings.min_score)
         self.retriever = Retriever(self.store, self.embedder, self.catalogue, config)
         self.finder = ProjectFinder(self.store, self.embedder, self.catalogue, config.mode)
+        s = self.settings
+        self.llm = LlmConfig.from_values(s.llm_url, s.llm_model, s.llm_api_key, s.llm_timeout)
 
     @classmethod
     def from_env(cls, check_model: bool = True) -> KnowledgeBase:
@@ -83,11 +87,17 @@ class KnowledgeBase:
 
     # ---- questions ------------------------------------------------------------------------
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
-            k: int = 5, building_block: str | None = None) -> Answer:  # fmt: skip
-        """An extractive answer with [n] citations, or an honest 'no answer'."""
-        answerer = Answerer(self.store, self.retriever, self.catalogue)
-        return answerer.ask(question, municipality=municipality, kind=kind, k=k,
-                            building_block=building_block)  # fmt: skip
+            k: int = 5, building_block: str | None = None,
+            history: Sequence[Turn | dict] | None = None) -> Answer:  # fmt: skip
+        """A cited answer in the question's language, or an honest 'no answer'; `history`
+        holds the conversation's earlier turns (a follow-up is resolved against them)."""
+        return self.answerer.ask(question, municipality=municipality, kind=kind, k=k,
+                                 building_block=building_block, history=history)  # fmt: skip
+
+    @property
+    def answerer(self) -> Answerer:
+        """Answers with the retriever in use now (a variant set by an evaluation too)."""
+        return Answerer(self.store, self.retriever, self.catalogue, self.llm)
 
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None,
                  mode: str | None = None,

@@ -207,8 +207,10 @@ def resolve_followup(
         new = _name(named[0], municipalities)
         text = _replace_municipality(prev_text, prev_munis, new, municipalities, lang)
         # the previous turn's other filters still hold ("which projects ..." -> "en in Delft?")
+        # The guide is regional: its advice for the same block still belongs to the answer.
         return Resolved(text, True, "municipality", municipality=named[0], kind=prev.kind,
-                        building_block=prev.building_block)  # fmt: skip
+                        building_block=prev.building_block,
+                        topic_block=(prev.answer_blocks or [None])[0])  # fmt: skip
 
     # "welke projecten horen daarbij?" / "which projects go with that?"
     if facet == "projects" and (points_back or opener or not only):

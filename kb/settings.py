@@ -47,6 +47,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Vectors below which the FAISS index is exact (flat); from there on an IVF index.",
     ),
     Setting("KB_AUTH", "", "Optional `user:password` login for the web app."),
+    Setting(
+        "KB_LLM_URL",
+        "",
+        "Base URL of an OpenAI-compatible chat API (Ollama: http://localhost:11434/v1; "
+        "llama.cpp's server, vLLM, LM Studio, Azure OpenAI). Empty: answers are composed "
+        "without a language model and no connection is attempted.",
+    ),
+    Setting("KB_LLM_MODEL", "llama3.2", "Model name at KB_LLM_URL."),
+    Setting("KB_LLM_API_KEY", "", "API key for KB_LLM_URL, if it needs one."),
+    Setting(
+        "KB_LLM_TIMEOUT",
+        "30",
+        "Seconds to wait for the language model before showing the composed answer with "
+        "the reason.",
+    ),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -66,6 +81,10 @@ class Settings:
     min_score: float | None = None
     flat_max: int = int(_DEFAULTS["KB_FLAT_MAX"])
     auth: str = _DEFAULTS["KB_AUTH"]
+    llm_url: str = _DEFAULTS["KB_LLM_URL"]
+    llm_model: str = _DEFAULTS["KB_LLM_MODEL"]
+    llm_api_key: str = _DEFAULTS["KB_LLM_API_KEY"]
+    llm_timeout: float = float(_DEFAULTS["KB_LLM_TIMEOUT"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +104,10 @@ class Settings:
             min_score=float(min_score) if min_score else None,
             flat_max=int(get("KB_FLAT_MAX")),
             auth=get("KB_AUTH"),
+            llm_url=get("KB_LLM_URL"),
+            llm_model=get("KB_LLM_MODEL"),
+            llm_api_key=get("KB_LLM_API_KEY"),
+            llm_timeout=float(get("KB_LLM_TIMEOUT") or 30),
         )
 
     @property

@@ -243,3 +243,52 @@ def test_hybrid_fusion_follows_the_question_language(fake_kb, monkeypatch):
     retriever.retrieve("B. F. Skinner")  # too short to tell
     assert seen == [FUSION["nl"], FUSION["en"], FUSION[None]]
     assert FUSION["nl"][0] < 0.5 < FUSION["en"][0]  # BM25 leads in Dutch, dense in English
+
+
+# ---- conversations ------------------------------------------------------------------------------
+def test_a_cited_source_matches_an_expected_entry_as_a_chunk_would():
+    from kb.answer import Source
+
+    pdf = "strategies/delft-digital-strategy.pdf"
+    page = Source(1, "d", "T", pdf, "strategy", 9, None, "", 0.5)
+    sec = Source(2, "g", "G", "05-foundations.md", "guide", None,
+                 "5. Foundations > Data management > Pitfalls", "", 0.5)  # fmt: skip
+    proj = Source(3, "p", "P", "delft.yaml", "project", None, None, "", 0.5, project_id="delft-x")
+    match = ev.conversations.source_matches
+    assert match({"source": "delft-digital-strategy.pdf", "page": 9}, page)
+    assert not match({"source": "delft-digital-strategy.pdf", "page": 8}, page)
+    assert ev.conversations.source_matches(
+        {"source": "05-foundations.md", "section": "data management > pitfalls"}, sec)
+    assert not ev.conversations.source_matches(
+        {"source": "05-foundations.md", "section": "Action perspectives"}, sec)
+    assert ev.conversations.source_matches({"project": "delft-x"}, proj)
+    assert not ev.conversations.source_matches({"project": "delft-y"}, proj)
+
+
+def test_conversations_score_the_second_turn_alone_and_with_history(fake_kb, tmp_path):
+    import yaml
+
+    from tests.test_kb import GUIDE, PROJECT
+
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "05-foundations.md").write_text(GUIDE)
+    (tmp_path / "projects").mkdir()
+    for pid, mun in (("delft-parking", "delft"), ("schiedam-parking", "schiedam")):
+        (tmp_path / "projects" / f"{pid}.yaml").write_text(
+            PROJECT.format(id=pid, title=f"Parking sensors {mun}", municipality=mun))
+    fake_kb.ingest([tmp_path / "guide", tmp_path / "projects"])
+    conv = {"conversations": [{
+        "id": "c1", "language": "en", "split": "dev", "turns": [
+            {"question": "Which projects use parking sensors in loading bays in Delft?",
+             "expected": [{"project": "delft-parking"}]},
+            {"question": "And in Schiedam?", "resolved": "Parking sensor projects in Schiedam",
+             "expected": [{"project": "schiedam-parking"}]}]}]}  # fmt: skip
+    path = tmp_path / "conv.yaml"
+    path.write_text(yaml.safe_dump(conv))
+    report = ev.evaluate_conversations(fake_kb, ev.load_conversations(path))
+    row = report["groups"]["all"]
+    assert row["n"] == 1 and row["first"] == 1.0
+    assert row["history"] == 1.0  # "And in Schiedam?" resolved against the first turn
+    assert report["misses"] == []
+    assert ev.evaluate_conversations(fake_kb, ev.load_conversations(path), split="test")[
+        "groups"]["all"]["n"] == 0

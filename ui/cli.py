@@ -78,15 +78,46 @@ def ingest(paths, municipality, kind, password, quiet, as_json) -> None:
 @click.option("--kind", type=KINDS, help="Only sources of this kind.")
 @click.option("--building-block", help="Only sources tagged with this building-block id.")
 @click.option("-k", "k", default=5, show_default=True, help="Number of sources.")
+@click.option("--history", type=click.File("r", encoding="utf-8"),
+              help="The earlier turns as JSON (a list of the `turn` objects of earlier "
+                   "`--json` answers, oldest first): a follow-up is resolved against them.")
+@click.option("--markdown", "as_markdown", is_flag=True,
+              help="The answer with its sources as Markdown (links to the page of each file).")
 @click.option("--json", "as_json", is_flag=True)
-def ask(question, municipality, kind, building_block, k, as_json) -> None:
+def ask(question, municipality, kind, building_block, k, history, as_markdown, as_json) -> None:
     """Answer a question with citations to document and page or section."""
-    answer = _kb().ask(question, municipality=municipality, kind=kind, k=k,
-                       building_block=building_block)  # fmt: skip
+    kb = _kb()
+    turns = json.load(history) if history else None
+    if turns is not None and not isinstance(turns, list):
+        raise click.UsageError("--history must hold a JSON list of turns")
+    answer = kb.ask(question, municipality=municipality, kind=kind, k=k,
+                    building_block=building_block, history=turns)  # fmt: skip
     if as_json:
         _json(answer.to_dict())
-        return
+    elif as_markdown:
+        click.echo(_markdown(kb, answer))
+    else:
+        _print_answer(answer)
+
+
+def _markdown(kb, answer) -> str:
+    from kb.export import answer_markdown_export
+
+    links = {}
+    for s in answer.sources:
+        doc = kb.document(s.document_id)
+        if doc is not None and doc.stored_path:
+            links[s.document_id] = (kb.home / doc.stored_path).resolve().as_uri()
+    return answer_markdown_export(answer, links)
+
+
+def _print_answer(answer) -> None:
+    if answer.resolved_question:
+        searched = "Ik zocht naar" if answer.language == "nl" else "I searched for"
+        click.echo(f"({searched}: {answer.resolved_question})\n")
     click.echo(answer.answer)
+    if answer.note:
+        click.echo(f"\n{answer.note}")
     if not answer.answered and answer.nearest_topics:
         click.echo("Nearest topics: " + "; ".join(answer.nearest_topics))
     if answer.sources:
@@ -101,6 +132,26 @@ def ask(question, municipality, kind, building_block, k, as_json) -> None:
     if answer.projects:
         click.echo("Comparable projects: " + "; ".join(
             f"{p.title} ({p.municipality})" for p in answer.projects))  # fmt: skip
+
+
+@cli.command()
+@click.option("--municipality", help="Only sources of this municipality.")
+@click.option("-k", "k", default=5, show_default=True, help="Number of sources.")
+def chat(municipality, k) -> None:
+    """Ask questions in turn, in the terminal; follow-ups ("En in Delft?") lean on the
+    previous answer. An empty line or Ctrl-D ends the session."""
+    kb = _kb()
+    turns: list[dict] = []
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        answer = kb.ask(question, municipality=municipality, k=k, history=turns)
+        _print_answer(answer)
+        turns = (turns + [answer.turn])[-5:]
 
 
 @cli.command()
@@ -291,6 +342,11 @@ def collaborations(threshold, top, out, as_json) -> None:  # fmt: skip
               help="Evaluation questions (corpus/eval/questions.yaml), run on the KB_HOME store.")
 @click.option("--beir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A BEIR folder, loaded into a throw-away store.")
+@click.option("--conversations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Two-turn conversations (corpus/eval/conversations.yaml): the second turn's "
+                   "hit rate at 5 alone, with the first as history, and as rewritten.")
+@click.option("--split", type=click.Choice(["dev", "test"]),
+              help="Conversations: only this half.")
 @click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid", "all"]), default="hybrid",
               show_default=True, help="Retrieval mode; `all` runs the three.")
 @click.option("--limit", type=int, help="Only the first N questions or queries (quick runs).")
@@ -298,10 +354,11 @@ def collaborations(threshold, top, out, as_json) -> None:  # fmt: skip
 @click.option("--store", "workdir", type=click.Path(file_okay=False, path_type=Path),
               help="BEIR: build the throw-away store here and reuse it on the next run.")
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # fmt: skip
+def evaluate(questions, beir, conversations, split, mode, limit, sweep, workdir,
+             as_json) -> None:  # fmt: skip
     """Retrieval quality: recall@1/5/10, MRR@10, nDCG@10 and the "no answer" decision."""
-    if bool(questions) == bool(beir):
-        raise click.UsageError("give either --questions FILE or --beir DIR")
+    if sum(map(bool, (questions, beir, conversations))) != 1:
+        raise click.UsageError("give one of --questions FILE, --beir DIR, --conversations FILE")
     import kb.eval as ev
     from kb.errors import EmbedderUnavailable
     from kb.settings import Settings
@@ -309,7 +366,10 @@ def evaluate(questions, beir, mode, limit, sweep, workdir, as_json) -> None:  # 
 
     modes = ev.MODES if mode == "all" else (mode,)
     try:
-        if questions:
+        if conversations:
+            report = ev.evaluate_conversations(_kb(), ev.load_conversations(conversations),
+                                               split=split)  # fmt: skip
+        elif questions:
             report = ev.run_questions(questions, modes, kb=_kb(), limit=limit, sweep=sweep,
                                       progress=not as_json)  # fmt: skip
         else:

@@ -49,7 +49,16 @@ def check_report(result: CheckResult, perspectives: int = 3) -> list[str]:
 
 
 def eval_report(report: dict, echo: Callable[[str], None]) -> None:
-    """The human-readable tables of a run_questions / run_beir report."""
+    """The human-readable tables of a run_questions / run_beir / conversations report."""
+    if report.get("set") == "conversations":
+        echo(f"conversations ({report['split']}): hit rate at 5")
+        echo(f"  {'group':<12}{'n':>5}{'first':>9}{'alone':>9}{'history':>9}{'rewrite':>9}")
+        for group, g in report["groups"].items():
+            echo(f"  {group:<12}{g['n']:>5}{g['first']:>9.3f}{g['alone']:>9.3f}"
+                 f"{g['history']:>9.3f}{g['reference']:>9.3f}")  # fmt: skip
+        for m in report["misses"]:
+            echo(f"    missed with history: {m['id']} ({m['language']}) searched: {m['resolved']}")
+        return
     head = (f"{report['set']}: {report.get('documents', '?')} documents, "
             f"{report.get('chunks', '?')} chunks")  # fmt: skip
     if "questions" in report:

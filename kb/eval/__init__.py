@@ -8,6 +8,11 @@ from kb.eval.beir import (
     load_beir,
     run_beir,
 )
+from kb.eval.conversations import (
+    Conversation,
+    evaluate_conversations,
+    load_conversations,
+)
 from kb.eval.metrics import (
     K_VALUES,
     METRICS,
@@ -30,8 +35,29 @@ from kb.eval.questions import (
 )
 
 __all__ = [
-    "K_VALUES", "METRICS", "MODES", "BeirSet", "Question", "Ranking", "beir_document",
-    "build_beir_store", "dcg", "evaluate_beir", "evaluate_questions", "load_beir",
-    "load_questions", "matches", "mean_metrics", "mrr_at_k", "ndcg_at_k", "no_answer_scores",
-    "recall_at_k", "run_beir", "run_questions", "sweep_thresholds",
+    "K_VALUES",
+    "METRICS",
+    "MODES",
+    "BeirSet",
+    "Conversation",
+    "Question",
+    "Ranking",
+    "beir_document",
+    "build_beir_store",
+    "dcg",
+    "evaluate_beir",
+    "evaluate_conversations",
+    "evaluate_questions",
+    "load_beir",
+    "load_conversations",
+    "load_questions",
+    "matches",
+    "mean_metrics",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "no_answer_scores",
+    "recall_at_k",
+    "run_beir",
+    "run_questions",
+    "sweep_thresholds",
 ]

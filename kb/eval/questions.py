@@ -52,7 +52,7 @@ def load_questions(path: Path) -> list[Question]:
     ]
 
 
-def _same_file(stored: str, expected: str) -> bool:
+def same_file(stored: str, expected: str) -> bool:
     stored = stored.replace("\\", "/")
     return stored == expected or stored.endswith("/" + expected)
 
@@ -66,7 +66,7 @@ def matches(expected: Mapping, chunk: ChunkRow, source: str) -> bool:
     """
     if "project" in expected:
         return chunk.project_id == str(expected["project"])
-    if "source" not in expected or not _same_file(source, str(expected["source"])):
+    if "source" not in expected or not same_file(source, str(expected["source"])):
         return False
     if "page" in expected:
         return chunk.page == int(expected["page"])
