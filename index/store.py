@@ -107,6 +107,7 @@ class Filters:
     kind: str | None = None
     exclude_municipality: str | None = None
     building_block: str | None = None
+    since: int | None = None  # only documents dated this year or later
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses, args = [], []
@@ -122,6 +123,11 @@ class Filters:
         if self.building_block:
             clauses.append("EXISTS (SELECT 1 FROM json_each(building_blocks) WHERE value = ?)")
             args.append(self.building_block)
+        if self.since:
+            # The date ingest found ("2025", "2025-03-12"); undated documents are left out.
+            clauses.append("document_id IN (SELECT id FROM documents WHERE CAST(substr("
+                           "json_extract(meta, '$.date'), 1, 4) AS INTEGER) >= ?)")
+            args.append(int(self.since))
         return (" AND ".join(clauses) or "1"), args
 
     @property
@@ -419,6 +425,14 @@ class Store:
             )  # fmt: skip
             new_ids.append(int(cur.lastrowid or 0))
         return new_ids
+
+    def set_title(self, document_id: str, title: str) -> bool:
+        """Give a document another title (shown in citations and lists). The vectors and
+        the caches are not touched: the generation stays."""
+        with self._lock:
+            n = self._db.execute("UPDATE documents SET title = ? WHERE id = ?",
+                                 (title, document_id)).rowcount  # fmt: skip
+        return n > 0
 
     def remove(self, document_id: str) -> bool:
         with self._lock:

@@ -21,6 +21,8 @@ class Source:
     score: float
     municipality: str | None = None
     project_id: str | None = None
+    date: str | None = None  # the document's date ("2025", "2025-03-12"), when ingest found one
+    ocr: bool = False  # the cited page was read by OCR (a scan)
 
     @property
     def where(self) -> str:
@@ -74,6 +76,8 @@ class Answer:
                 del s["page"]
             if s["section"] is None:
                 del s["section"]
+            if s["date"] is None:
+                del s["date"]
         return d
 
 
@@ -140,6 +144,8 @@ def make_sources(hits: list[Hit], docs: dict[str, DocumentRow]) -> list[Source]:
                 n=n, document_id=d.id, title=d.title, source=d.source, kind=d.kind,
                 page=c.page, section=c.section, snippet=snippet(c.text), score=round(score, 4),
                 municipality=c.municipality, project_id=c.project_id,
+                date=(d.meta or {}).get("date"),
+                ocr=c.page is not None and c.page in ((d.meta or {}).get("ocr_pages") or ()),
             )  # fmt: skip
         )
     return out

@@ -42,17 +42,20 @@ class Answerer:
 
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
             k: int = 5, building_block: str | None = None,
-            history: Sequence[Turn | dict] | None = None) -> Answer:  # fmt: skip
+            history: Sequence[Turn | dict] | None = None,
+            since: int | None = None) -> Answer:  # fmt: skip
         """A cited answer in the question's language, or an honest 'no answer'.
 
         Args:
             history: the earlier turns of the conversation, oldest first; a follow-up
                 ("En in Delft?") is resolved against the last one.
+            since: only documents dated this year or later.
         """
         r = self.resolve(question, history)
         filters = Filters(
             municipality=slugify(municipality) if municipality else r.municipality,
             kind=kind or r.kind, building_block=building_block or r.building_block,
+            since=since,
         )  # fmt: skip
         q = self.retriever.analyse(r.question)
         lang = answer_language(question, q.language)

@@ -74,6 +74,10 @@ class KnowledgeBase:
                                     password=password, on_result=on_result,
                                     progress=progress)  # fmt: skip
 
+    def set_title(self, document_id: str, title: str) -> DocumentRow | None:
+        """Give a document (id or unique prefix) the title users recognise; None if absent."""
+        return self.ingestor.set_title(document_id, title)
+
     def remove(self, document_id: str) -> DocumentRow | None:
         """Remove a document by id (a unique prefix of at least 8 characters will do)."""
         return self.ingestor.remove(document_id)
@@ -88,11 +92,13 @@ class KnowledgeBase:
     # ---- questions ------------------------------------------------------------------------
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
             k: int = 5, building_block: str | None = None,
-            history: Sequence[Turn | dict] | None = None) -> Answer:  # fmt: skip
+            history: Sequence[Turn | dict] | None = None,
+            since: int | None = None) -> Answer:  # fmt: skip
         """A cited answer in the question's language, or an honest 'no answer'; `history`
         holds the conversation's earlier turns (a follow-up is resolved against them)."""
         return self.answerer.ask(question, municipality=municipality, kind=kind, k=k,
-                                 building_block=building_block, history=history)  # fmt: skip
+                                 building_block=building_block, history=history,
+                                 since=since)  # fmt: skip
 
     @property
     def answerer(self) -> Answerer:

@@ -269,6 +269,16 @@ class Ingestor:
         matches = [d for d in self.store.documents() if d.id.startswith(document_id)]
         return matches[0] if len(matches) == 1 else None
 
+    def set_title(self, document_id: str, title: str) -> DocumentRow | None:
+        """Change a document's title (id or unique prefix); the document, or None."""
+        doc = self.resolve_document(document_id)
+        title = " ".join(title.split())
+        if doc is None or not title:
+            return None
+        with self.lock:
+            self.store.set_title(doc.id, title[:300])
+        return self.store.document(doc.id)
+
     def remove(self, document_id: str) -> DocumentRow | None:
         """Remove a document by id (a unique prefix of at least 8 characters will do)."""
         doc = self.resolve_document(document_id)

@@ -1,5 +1,6 @@
 """The KnowledgeBase facade with the fake embedder: ingest, incremental ingest, ask, similar."""
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -281,3 +282,32 @@ def test_question_is_embedded_once_per_ask(kb_home, corpus):
     kb.ingest([corpus])
     kb.ask("open data and data catalogue", kind="guide")  # few project hits: second search
     assert Counting.queries == 1
+
+
+def test_a_title_can_be_changed_and_since_keeps_dated_documents_only(fake_kb, tmp_path):
+    from index.store import Filters
+
+    old = tmp_path / "old.md"
+    old.write_text("# Oud\n\nGlasvezel in de polder, plan uit 2019.\n")
+    new = tmp_path / "new.md"
+    new.write_text("# Nieuw\n\nGlasvezel in de polder, plan voor 2025 tot 2028.\n")
+    fake_kb.ingest([old, new])
+    docs = {d.source: d for d in fake_kb.documents()}
+    # dates as ingest records them (meta["date"]); set here as a document's row carries it
+    for source, date in (("old.md", "2019"), ("new.md", "2025-03-12")):
+        d = docs[source]
+        chunks = fake_kb.store.chunks_of(d.id)
+        vectors = fake_kb.store.vectors_of([c.rowid for c in chunks])
+        fake_kb.store.put(dataclasses.replace(d, meta={**d.meta, "date": date}),
+                          [dataclasses.replace(c, rowid=None) for c in chunks], vectors)
+    hits = fake_kb.retrieve("glasvezel polder", k=5, filters=Filters(since=2024))
+    assert {h.chunk.document_id for h in hits} == {docs["new.md"].id}
+    assert len({h.chunk.document_id for h in fake_kb.retrieve("glasvezel polder", k=5)}) == 2
+    answer = fake_kb.ask("glasvezel in de polder", since=2024)
+    assert [s.date for s in answer.sources] == ["2025-03-12"]
+
+    doc = fake_kb.set_title(docs["old.md"].id[:10], "  Glasvezelplan   2019 ")
+    assert doc is not None and doc.title == "Glasvezelplan 2019"
+    assert fake_kb.document(docs["old.md"].id).title == "Glasvezelplan 2019"
+    assert fake_kb.set_title("nonexistent-id", "x") is None
+    assert fake_kb.set_title(docs["old.md"].id, "   ") is None

@@ -78,20 +78,22 @@ def ingest(paths, municipality, kind, password, quiet, as_json) -> None:
 @click.option("--kind", type=KINDS, help="Only sources of this kind.")
 @click.option("--building-block", help="Only sources tagged with this building-block id.")
 @click.option("-k", "k", default=5, show_default=True, help="Number of sources.")
+@click.option("--since", type=int, help="Only documents dated this year or later.")
 @click.option("--history", type=click.File("r", encoding="utf-8"),
               help="The earlier turns as JSON (a list of the `turn` objects of earlier "
                    "`--json` answers, oldest first): a follow-up is resolved against them.")
 @click.option("--markdown", "as_markdown", is_flag=True,
               help="The answer with its sources as Markdown (links to the page of each file).")
 @click.option("--json", "as_json", is_flag=True)
-def ask(question, municipality, kind, building_block, k, history, as_markdown, as_json) -> None:
+def ask(question, municipality, kind, building_block, k, since, history, as_markdown,
+        as_json) -> None:  # fmt: skip
     """Answer a question with citations to document and page or section."""
     kb = _kb()
     turns = json.load(history) if history else None
     if turns is not None and not isinstance(turns, list):
         raise click.UsageError("--history must hold a JSON list of turns")
     answer = kb.ask(question, municipality=municipality, kind=kind, k=k,
-                    building_block=building_block, history=turns)  # fmt: skip
+                    building_block=building_block, history=turns, since=since)  # fmt: skip
     if as_json:
         _json(answer.to_dict())
     elif as_markdown:
@@ -124,6 +126,8 @@ def _print_answer(answer) -> None:
         click.echo("\nSources:")
         for s in answer.sources:
             where = f", {s.where}" if s.where else ""
+            where += f", {s.date}" if s.date else ""
+            where += ", OCR" if s.ocr else ""
             click.echo(f"  [{s.n}] {s.title}{where} ({s.source}) score {s.score:.2f}")
             click.echo(f"      {s.snippet}")
     if answer.building_blocks:
@@ -225,6 +229,17 @@ def remove(document_id) -> None:
     if doc is None:
         raise click.ClickException(f"no document with id '{document_id}'")
     click.echo(f"removed: {doc.title} ({doc.id[:12]})")
+
+
+@cli.command()
+@click.argument("document_id")
+@click.argument("title")
+def title(document_id, title) -> None:
+    """Give a document (its id, or a unique prefix of 8+ characters) the title users know."""
+    doc = _kb().set_title(document_id, title)
+    if doc is None:
+        raise click.ClickException(f"no document with id '{document_id}' (or an empty title)")
+    click.echo(f"title: {doc.title} ({doc.id[:12]})")
 
 
 @cli.command()
