@@ -78,5 +78,3 @@ def torch_threads(n: int) -> Iterator[None]:
     finally:
         if before != n:
             torch.set_num_threads(before)
-
-

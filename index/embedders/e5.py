@@ -154,5 +154,3 @@ class E5Embedder:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts, query=True)
-
-

@@ -43,5 +43,3 @@ class HashingEmbedder:
         return normalise(np.stack([self._vector(t) for t in texts]))
 
     embed_queries = embed_documents
-
-

@@ -125,5 +125,3 @@ class SentenceTransformerEmbedder:
                 texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
         return normalise(vecs)
-
-
