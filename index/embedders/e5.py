@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,9 @@ class E5Embedder:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._engine = None
+        # The chunker's splitter measures the same pieces and separators again and again,
+        # and the pipeline measures each chunk again with its title: remember the counts.
+        self._count = lru_cache(maxsize=1 << 16)(self._count_uncached)
 
     @property
     def engine(self):
@@ -128,11 +131,12 @@ class E5Embedder:
         # The window left for a text and its two special tokens once "passage:" is in.
         return self.window - (self._overhead - 2)
 
+    def _count_uncached(self, text: str) -> int:
+        return max(0, self.engine.token_count(text) - self._overhead)
+
     def count_tokens(self, text: str) -> int:
         """Pieces the model sees for `text`, without special tokens and prefix."""
-        if not text:
-            return 0
-        return max(0, self.engine.token_count(text) - self._overhead)
+        return self._count(text) if text else 0
 
     def _embed(self, texts: list[str], query: bool) -> np.ndarray:
         if not texts:
