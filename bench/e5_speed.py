@@ -36,6 +36,16 @@ def store_texts(home: Path, emb: E5Embedder) -> list[str]:
     return texts
 
 
+def guide_texts(emb: E5Embedder) -> list[str]:
+    """Without a store: the guide's Markdown cut by the pipeline's chunker to the model's
+    window (the same budget as ingest, less the title line it adds)."""
+    from ingest.chunk import Chunker
+
+    chunker = Chunker(emb.count_tokens, max_tokens=emb.max_tokens - 2 - 24)
+    files = sorted((ROOT / "corpus" / "guide").rglob("*.md"))
+    return [c for f in files for c in chunker.split_text(f.read_text(encoding="utf-8"))]
+
+
 def run(engine, set_threads, texts: list[str], batch: int, threads: int, by_length: bool):
     order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if by_length else None
     items = [texts[i] for i in order] if order else texts
@@ -55,11 +65,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--store", type=Path, required=True, help="KB_HOME of an e5 store")
+    ap.add_argument("--store", type=Path, help="KB_HOME of an e5 store (else: the guide)")
     ap.add_argument("--sample", type=int, default=4, help="every n-th chunk (keeps the mix)")
     a = ap.parse_args()
     emb = E5Embedder()
-    texts = store_texts(a.store, emb)[:: a.sample]
+    texts = (store_texts(a.store, emb) if a.store else guide_texts(emb))[:: a.sample]
     engine, set_threads = emb.engine, emb.omp_threads
     t = time.perf_counter()
     tokens = [engine.token_count(x) for x in texts]
