@@ -108,3 +108,16 @@ def test_the_old_module_still_exports_the_same_objects():
                  "torch_threads", "DEFAULT_MODEL_NAME", "E5Embedder", "HashingEmbedder",
                  "SentenceTransformerEmbedder"):  # fmt: skip
         assert getattr(old, name) is getattr(new, name)
+
+
+def test_cli_refuses_an_unknown_model_before_touching_the_store(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KB_EMBED_MODEL", "hashtag")
+    result = CliRunner().invoke(cli, ["stats"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "'hashtag'" in result.output and "multilingual-e5-small" in result.output
+    assert not (tmp_path / "home" / "kb.sqlite").exists()
