@@ -285,7 +285,7 @@ def bench_ingest(
             if per_document:  # the code before batching: each document embedded on its own
                 gc.collect()
                 kb = KnowledgeBase(home, embedder=emb)
-                kb.batch_embedding = False
+                kb.ingestor.batch_embedding = False
                 t = time.perf_counter()
                 kb.ingest(paths)
                 single.append(time.perf_counter() - t)

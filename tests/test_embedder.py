@@ -113,7 +113,7 @@ def test_the_old_module_still_exports_the_same_objects():
 def test_cli_refuses_an_unknown_model_before_touching_the_store(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from ui.cli import cli
 
     monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KB_EMBED_MODEL", "hashtag")
