@@ -9,6 +9,7 @@ from ingest import projects as proj
 from ingest.errors import IngestError
 from ingest.lang import detect_language
 from ingest.markdown import parse_markdown
+from ingest.ocr import OcrConfig
 from ingest.pdf import read_pdf
 from ingest.records import Document, sha256_hex
 from ingest.worker import read_pdf_isolated
@@ -60,22 +61,28 @@ def load_file(
     data: bytes | None = None,
     pdf_timeout: float = 0,
     pdf_memory_mb: int = 0,
+    ocr: bool = True,
+    ocr_threads: int = 1,
 ) -> Loaded:
     """Parse one file. Raises IngestError when the whole file is unusable.
 
     Args:
         pdf_timeout: above 0, PDF text is read in a worker process that is killed after
             this many seconds (and capped at `pdf_memory_mb` MB when that is above 0).
+        ocr: read PDF pages without a usable text layer with tesseract (Dutch and English).
+        ocr_threads: tesseract's threads per page (its OMP_THREAD_LIMIT).
     """
     data = path.read_bytes() if data is None else data
     ftype = sniff(path, data[:2048])
     key = str(path.resolve())
     if ftype == "pdf":
+        ocr_config = OcrConfig(threads=ocr_threads) if ocr else None
         if pdf_timeout > 0:
             pdf = read_pdf_isolated(path, password=password, max_pages=max_pages,
-                                    timeout=pdf_timeout, memory_mb=pdf_memory_mb)  # fmt: skip
+                                    timeout=pdf_timeout, memory_mb=pdf_memory_mb,
+                                    ocr=ocr_config)  # fmt: skip
         else:
-            pdf = read_pdf(path, password=password, max_pages=max_pages)
+            pdf = read_pdf(path, password=password, max_pages=max_pages, ocr=ocr_config)
         text = "\n".join(s.text for s in pdf.segments)
         first_line = next((ln for ln in pdf.segments[0].text.split("\n") if len(ln) > 3), "")
         doc = Document(
@@ -88,6 +95,7 @@ def load_file(
             municipality=municipality or pdf.info.get("/Municipality") or None,
             language=_language(pdf.info.get("/Language"), text),
             pages=pdf.pages,
+            meta={"ocr_pages": pdf.ocr_pages} if pdf.ocr_pages else {},
         )
         return Loaded([doc])
     if ftype == "markdown":

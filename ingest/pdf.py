@@ -6,6 +6,17 @@ import logging
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.ocr import (
+    IMAGE_SHARE,
+    SHORT_TEXT,
+    OcrConfig,
+    TesseractMissing,
+    image_share,
+    is_mojibake,
+    ocr_image,
+    render_page,
+    tesseract_languages,
+)
 from ingest.records import Segment
 from ingest.text import normalize, strip_running_lines
 
@@ -15,10 +26,19 @@ _JUNK_TITLES = {"", "untitled", "title", "document", "microsoft word"}
 class PdfContent:
     """What a PDF yields: page segments, its page count and its document info."""
 
-    def __init__(self, segments: list[Segment], pages: int, info: dict[str, str]):
+    def __init__(
+        self,
+        segments: list[Segment],
+        pages: int,
+        info: dict[str, str],
+        ocr_pages: list[int] | None = None,
+        heading: str | None = None,
+    ):
         self.segments = segments
         self.pages = pages
         self.info = info
+        self.ocr_pages = ocr_pages or []  # 1-based numbers of the pages read by OCR
+        self.heading = heading  # the largest-font line of page 1, if any
 
     @property
     def title(self) -> str | None:
@@ -47,10 +67,17 @@ PDF_LIMITS = {
 }
 
 
-def read_pdf(path: Path, password: str | None = None, max_pages: int = 3000) -> PdfContent:
+def read_pdf(
+    path: Path,
+    password: str | None = None,
+    max_pages: int = 3000,
+    ocr: OcrConfig | None = None,
+) -> PdfContent:
     """Read a PDF page by page (1-based page numbers kept), within pypdf's safety limits.
 
-    No time budget here: `ingest.worker.read_pdf_isolated` runs this in a worker process.
+    Pages without a usable text layer (a scan, or mojibake from a broken font map) are read
+    by OCR unless `ocr` is None. No time budget here: `ingest.worker.read_pdf_isolated` runs
+    this in a worker process.
 
     Raises:
         IngestError: encrypted without (the right) password, unreadable, no text layer,
@@ -59,10 +86,12 @@ def read_pdf(path: Path, password: str | None = None, max_pages: int = 3000) -> 
     import pypdf
 
     with pypdf.apply_configuration(**PDF_LIMITS):
-        return _read_pdf(path, password, max_pages)
+        return _read_pdf(path, password, max_pages, ocr)
 
 
-def _read_pdf(path: Path, password: str | None, max_pages: int) -> PdfContent:
+def _read_pdf(
+    path: Path, password: str | None, max_pages: int, ocr: OcrConfig | None
+) -> PdfContent:
     import pypdf
     from pypdf.errors import (
         FileNotDecryptedError,
@@ -76,11 +105,19 @@ def _read_pdf(path: Path, password: str | None, max_pages: int) -> PdfContent:
     try:
         reader = pypdf.PdfReader(str(path), strict=False)
         if reader.is_encrypted:
-            if not password:
+            # Protected only against copying or printing (an owner password, an empty user
+            # password, common in government publications): it opens with the empty
+            # password. An empty *owner* password does not count: the author meant the
+            # user password to keep readers out.
+            if not password and reader.decrypt("") != pypdf.PasswordType.USER_PASSWORD:
                 raise IngestError("encrypted PDF: give its password with --password")
+        if reader.is_encrypted and password:
             try:
                 if reader.decrypt(password) == pypdf.PasswordType.NOT_DECRYPTED:
-                    raise IngestError("encrypted PDF: wrong password")
+                    # A batch-wide --password must not lock out a PDF that needs none.
+                    if reader.decrypt("") != pypdf.PasswordType.USER_PASSWORD:
+                        raise IngestError("encrypted PDF: wrong password")
+                    password = None
             except WrongPasswordError as e:
                 raise IngestError("encrypted PDF: wrong password") from e
         n_pages = len(reader.pages)
@@ -123,14 +160,70 @@ def _read_pdf(path: Path, password: str | None, max_pages: int) -> PdfContent:
             )
         raise IngestError("unreadable PDF (no page could be read)")
     texts = strip_running_lines(texts)
+    ocr_pages: list[int] = []
+    tried: list[int] = []
+    if ocr is not None:
+        ocr_pages = _ocr_where_needed(path, password, texts, ocr, tried)
     segments = [Segment(text=t, page=i) for i, t in enumerate(texts, start=1) if t.strip()]
     if sum(len(s.text) for s in segments) < 20:
+        if tried:
+            raise IngestError("no extractable text (scanned, and OCR found no text)")
         raise IngestError("no extractable text (scanned?)")
     try:
         info = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
     except Exception:
         info = {}
-    return PdfContent(segments, n_pages, info)
+    return PdfContent(segments, n_pages, info, ocr_pages=ocr_pages)
+
+
+def _ocr_where_needed(
+    path: Path, password: str | None, texts: list[str], config: OcrConfig, tried: list[int]
+) -> list[int]:
+    """OCR the pages that need it, replacing their text in `texts`; their 1-based numbers.
+
+    `tried` receives the numbers of every page OCR was run on, whatever it found.
+
+    Raises:
+        IngestError: tesseract missing (only when no page has a text layer of its own;
+            otherwise the readable pages are kept) or pdfium cannot open the file.
+    """
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path), password=password or None)
+    except pdfium.PdfiumError as e:
+        if any(t.strip() for t in texts):
+            return []  # pypdf read it; pdfium's objection only costs the OCR
+        raise IngestError(f"unreadable PDF for OCR ({_short(e)})") from e
+    done: list[int] = []
+    langs: str | None = None
+    try:
+        for i, text in enumerate(texts):
+            page = doc[i]
+            try:
+                garbage = is_mojibake(text)
+                if not garbage and (
+                    len(text.strip()) >= SHORT_TEXT or image_share(page) < IMAGE_SHARE
+                ):
+                    continue
+                if langs is None:
+                    try:
+                        langs = tesseract_languages()
+                    except TesseractMissing:
+                        if any(t.strip() and not is_mojibake(t) for t in texts):
+                            return done  # keep the pages that have text
+                        raise
+                tried.append(i + 1)
+                found = normalize(ocr_image(render_page(page), langs, config))
+            finally:
+                page.close()
+            # A short real text layer (a stamp, a one-line caption) stays when OCR finds less.
+            if garbage or len(found) > len(text.strip()):
+                texts[i] = found
+                done.append(i + 1)
+    finally:
+        doc.close()
+    return done
 
 
 def _short(e: Exception) -> str:
