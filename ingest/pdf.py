@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.layout import read_layout, table_candidate_pages
 from ingest.ocr import (
     IMAGE_SHARE,
     SHORT_TEXT,
@@ -72,12 +73,14 @@ def read_pdf(
     password: str | None = None,
     max_pages: int = 3000,
     ocr: OcrConfig | None = None,
+    tables: bool = True,
 ) -> PdfContent:
     """Read a PDF page by page (1-based page numbers kept), within pypdf's safety limits.
 
     Pages without a usable text layer (a scan, or mojibake from a broken font map) are read
-    by OCR unless `ocr` is None. No time budget here: `ingest.worker.read_pdf_isolated` runs
-    this in a worker process.
+    by OCR unless `ocr` is None. With `tables`, ruled tables are added to their page's text
+    as rows that carry their column headers, and the largest line of page 1 is found.
+    No time budget here: `ingest.worker.read_pdf_isolated` runs this in a worker process.
 
     Raises:
         IngestError: encrypted without (the right) password, unreadable, no text layer,
@@ -86,11 +89,11 @@ def read_pdf(
     import pypdf
 
     with pypdf.apply_configuration(**PDF_LIMITS):
-        return _read_pdf(path, password, max_pages, ocr)
+        return _read_pdf(path, password, max_pages, ocr, tables)
 
 
 def _read_pdf(
-    path: Path, password: str | None, max_pages: int, ocr: OcrConfig | None
+    path: Path, password: str | None, max_pages: int, ocr: OcrConfig | None, tables: bool
 ) -> PdfContent:
     import pypdf
     from pypdf.errors import (
@@ -164,6 +167,15 @@ def _read_pdf(
     tried: list[int] = []
     if ocr is not None:
         ocr_pages = _ocr_where_needed(path, password, texts, ocr, tried)
+    heading = None
+    if tables:
+        candidates = table_candidate_pages(path, password, n_pages)
+        found, heading = read_layout(path, password, candidates)
+        for i, lines in found.items():
+            if i + 1 not in ocr_pages:
+                # The rows again, each cell with its column header: the page's own text has
+                # the figures as a stream of numbers that no longer says which is which.
+                texts[i] = f"{texts[i]}\n\n" + "\n".join(normalize(ln) for ln in lines)
     segments = [Segment(text=t, page=i) for i, t in enumerate(texts, start=1) if t.strip()]
     if sum(len(s.text) for s in segments) < 20:
         if tried:
@@ -173,7 +185,7 @@ def _read_pdf(
         info = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
     except Exception:
         info = {}
-    return PdfContent(segments, n_pages, info, ocr_pages=ocr_pages)
+    return PdfContent(segments, n_pages, info, ocr_pages=ocr_pages, heading=heading)
 
 
 def _ocr_where_needed(

@@ -43,9 +43,11 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             return
         if request is None:
             return
-        path, password, max_pages, ocr = request
+        path, password, max_pages, ocr, tables = request
         try:
-            reply = ("ok", read_pdf(Path(path), password=password, max_pages=max_pages, ocr=ocr))
+            content = read_pdf(Path(path), password=password, max_pages=max_pages, ocr=ocr,
+                               tables=tables)  # fmt: skip
+            reply = ("ok", content)
         except IngestError as e:
             reply = ("error", str(e))
         except MemoryError:
@@ -147,6 +149,7 @@ def read_pdf_isolated(
     timeout: float = 120.0,
     memory_mb: int = 2048,
     ocr: OcrConfig | None = None,
+    tables: bool = True,
 ) -> PdfContent:
     """`read_pdf` in a worker process: at most `timeout` seconds and `memory_mb` of memory.
 
@@ -158,7 +161,7 @@ def read_pdf_isolated(
     worker = _take(memory_mb)
     done = False
     try:
-        worker.conn.send((str(Path(path).resolve()), password, max_pages, ocr))
+        worker.conn.send((str(Path(path).resolve()), password, max_pages, ocr, tables))
         if not worker.conn.poll(timeout):
             raise IngestError(f"text extraction took longer than {timeout:g} s (KB_PDF_TIMEOUT)")
         status, value = worker.conn.recv()
