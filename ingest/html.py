@@ -52,7 +52,8 @@ def read_html(data: bytes) -> HtmlContent:
     if not markdown or not markdown.strip():
         raise IngestError("no main text in the web page")
     md = parse_markdown(markdown_tables_to_lines(markdown))
-    if not md.segments:
+    # A menu word or two ("Home") is what is left of a page without content: not a text.
+    if sum(len(s.text) for s in md.segments) < 20:
         raise IngestError("no main text in the web page")
     title = (meta.title or "").strip() or None if meta else None
     dates = [meta.date] if meta and meta.date else []
