@@ -7,6 +7,7 @@ only pages with enough drawn lines or boxes can hold a ruled table.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.tables import table_lines
@@ -50,15 +51,29 @@ def table_candidate_pages(path: Path, password: str | None, n_pages: int) -> lis
     return found
 
 
+@dataclass(frozen=True)
+class PageTables:
+    """A page's tables: their captions and header-carrying rows, and the keys of their raw
+    rows (cells joined without spaces or euro signs) to find those rows in the page text."""
+
+    lines: list[str]
+    raw_rows: set[str]
+
+
+def row_key(text: str) -> str:
+    """The comparison key of a table row as text: no whitespace, no euro signs, lower case."""
+    return "".join(text.replace("€", "").split()).lower()
+
+
 def read_layout(
     path: Path, password: str | None, pages: list[int]
-) -> tuple[dict[int, list[str]], str | None]:
-    """Tables of the given pages as header-carrying lines (by 0-based page), and the
-    largest-font line of page 1 (a wrapped title's lines joined)."""
+) -> tuple[dict[int, PageTables], str | None]:
+    """Tables of the given pages (by 0-based page), and the largest-font line of page 1
+    (a wrapped title's lines joined)."""
     import pdfplumber
 
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
-    tables: dict[int, list[str]] = {}
+    tables: dict[int, PageTables] = {}
     heading = None
     try:
         pdf = pdfplumber.open(str(path), password=password or "")
@@ -72,14 +87,17 @@ def read_layout(
         for i in pages:
             try:
                 page = pdf.pages[i]
-                lines = []
+                lines: list[str] = []
+                raw: set[str] = set()
                 for table in page.find_tables():
-                    rows = table_lines(table.extract(), single_column=False)
+                    cells = table.extract()
+                    rows = table_lines(cells, single_column=False)
                     if rows:
                         caption = _caption(page, table.bbox)
                         lines.extend(([caption] if caption else []) + rows)
+                        raw |= {row_key(" ".join(str(c or "") for c in r)) for r in cells}
                 if lines:
-                    tables[i] = lines
+                    tables[i] = PageTables(lines, raw - {""})
                 page.close()
             except Exception:  # noqa: BLE001 - one odd page must not cost the others
                 continue

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.layout import read_layout, table_candidate_pages
+from ingest.layout import PageTables, read_layout, row_key, table_candidate_pages
 from ingest.ocr import (
     IMAGE_SHARE,
     SHORT_TEXT,
@@ -168,15 +168,19 @@ def _read_pdf(
     if ocr is not None:
         ocr_pages = _ocr_where_needed(path, password, texts, ocr, tried)
     heading = None
+    table_text: dict[int, str] = {}
     if tables:
         candidates = table_candidate_pages(path, password, n_pages)
         found, heading = read_layout(path, password, candidates)
-        for i, lines in found.items():
+        for i, page_tables in found.items():
             if i + 1 not in ocr_pages:
-                # The rows again, each cell with its column header: the page's own text has
-                # the figures as a stream of numbers that no longer says which is which.
-                texts[i] = f"{texts[i]}\n\n" + "\n".join(normalize(ln) for ln in lines)
-    segments = [Segment(text=t, page=i) for i, t in enumerate(texts, start=1) if t.strip()]
+                texts[i], table_text[i] = _with_tables(texts[i], page_tables)
+    segments = []
+    for i, t in enumerate(texts):
+        if t.strip():
+            segments.append(Segment(text=t, page=i + 1))
+        if table_text.get(i):
+            segments.append(Segment(text=table_text[i], page=i + 1))
     if sum(len(s.text) for s in segments) < 20:
         if tried:
             raise IngestError("no extractable text (scanned, and OCR found no text)")
@@ -186,6 +190,26 @@ def _read_pdf(
     except Exception:
         info = {}
     return PdfContent(segments, n_pages, info, ocr_pages=ocr_pages, heading=heading)
+
+
+def _with_tables(text: str, page_tables: PageTables) -> tuple[str, str]:
+    """The page text without its tables' raw rows, and the tables as their own text.
+
+    In the page text a table is a stream of numbers that no longer says which figure is
+    which ("Opschalers 3 5 5 6 9 28"); the rendered rows carry their headers
+    ("Opschalers; 2019: 3; ..."). Apart from the prose they also make their own chunks, so a
+    question about a figure meets the table, not a page of text around it.
+    """
+    lines = text.split("\n")
+    drop: set[int] = set()
+    for i, line in enumerate(lines):
+        if row_key(line) in page_tables.raw_rows:
+            drop.add(i)
+        elif i + 1 < len(lines) and row_key(line + lines[i + 1]) in page_tables.raw_rows:
+            drop |= {i, i + 1}  # a row whose label wrapped onto a second line
+    kept = [ln for i, ln in enumerate(lines) if i not in drop]
+    tables = "\n".join(normalize(ln) for ln in page_tables.lines)
+    return "\n".join(kept).strip(), tables
 
 
 def _ocr_where_needed(

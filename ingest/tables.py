@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 _SPACES = re.compile(r"\s+")
+MAX_HEADER_CHARS = 60
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
@@ -51,8 +52,12 @@ def table_lines(rows: list[list[object]], *, single_column: bool = True) -> list
     ):
         start += 1
     header = cleaned[start]
-    if any(_is_numeric(c) and not _YEAR.fullmatch(c) for c in header if c):
-        header = [""] * width  # a figure other than a year is data, not a header
+    if any(_is_numeric(c) and not _YEAR.fullmatch(c) for c in header if c) or any(
+        len(c) > MAX_HEADER_CHARS for c in header
+    ):
+        # A figure other than a year, or a sentence, is data: the continuation of a table
+        # from the previous page, whose header stayed there.
+        header = [""] * width
     else:
         # A merged header cell spans the columns to its right ("2023" over two columns).
         header = _fill_right(header)
