@@ -195,10 +195,10 @@ def _load_pdf(path, data, key, kind, municipality, password, max_pages, pdf_time
         pdf = read_pdf(path, password=password, max_pages=max_pages, ocr=ocr_config,
                        tables=tables)  # fmt: skip
     text = "\n".join(s.text for s in pdf.segments)
-    first_line = next((ln for ln in pdf.segments[0].text.split("\n") if len(ln) > 3), "")
     others = (pdf.info.get("/Author"), pdf.info.get("/Creator"), pdf.info.get("/Producer"))
-    title = choose_title(pdf.info.get("/Title"), pdf.heading or first_line[:120], path,
-                         others=others)  # fmt: skip
+    # Not the first line of text: on real PDFs that is a page number, a date or a
+    # letterhead as often as a title; the file name is the better last resort.
+    title = choose_title(pdf.info.get("/Title"), pdf.heading, path, others=others)
     meta: dict = {"ocr_pages": pdf.ocr_pages} if pdf.ocr_pages else {}
     metadata_dates = [pdf.info.get("/CreationDate"), pdf.info.get("/ModDate")]
     return Document(

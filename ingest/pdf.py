@@ -1,4 +1,4 @@
-"""PDF to page segments with pypdf."""
+"""PDF to page segments: text with pypdf, OCR where it has none, tables with their headers."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ from ingest.ocr import (
 from ingest.records import Segment
 from ingest.text import normalize, strip_running_lines
 
-_JUNK_TITLES = {"", "untitled", "title", "document", "microsoft word"}
-
 
 class PdfContent:
     """What a PDF yields: page segments, its page count and its document info."""
@@ -40,15 +38,6 @@ class PdfContent:
         self.info = info
         self.ocr_pages = ocr_pages or []  # 1-based numbers of the pages read by OCR
         self.heading = heading  # the largest-font line of page 1, if any
-
-    @property
-    def title(self) -> str | None:
-        title = self.info.get("/Title", "").strip()
-        if title.lower().startswith("microsoft word - "):
-            title = title[len("microsoft word - ") :]
-        if title.lower() in _JUNK_TITLES or len(title) < 3:
-            return None
-        return title[:200]
 
 
 # pypdf's safety limits, set here so that they hold whatever pypdf's defaults become: no
