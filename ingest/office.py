@@ -19,7 +19,7 @@ from ingest.sections import SectionBuilder
 from ingest.tables import table_lines
 
 MAX_MEMBERS = 10_000
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_UNPACKED_BYTES = 250_000_000
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 
 

@@ -184,7 +184,7 @@ BROKEN = {
     "other-zip": "not a Word document (a zip of another kind)",
     "html-no-text": "no main text in the web page",
     "html-binary": "binary file of an unsupported type",
-    "zip-bomb": "refused: zip unpacks to 315 MB (more than 268 MB); zip bomb?",
+    "zip-bomb": "refused: zip unpacks to 315 MB (more than 250 MB); zip bomb?",
     "zip-many": "refused: zip with 10001 members (more than 10000); zip bomb?",
 }
 
