@@ -149,3 +149,18 @@ def test_garbage_text_layer_is_replaced_by_ocr(tmp_path):
     assert doc.meta["ocr_pages"] == [1]
     assert "wrtsd" not in doc.segments[0].text
     assert accuracy(PAGES[0], doc.segments[0].text) >= MIN_ACCURACY
+
+
+@needs_tesseract
+@pytest.mark.integration
+def test_question_is_answered_from_a_scan_with_its_page(tmp_path, real_embedder):
+    from kb.core import KnowledgeBase
+
+    base = KnowledgeBase(tmp_path / "home", embedder=real_embedder)
+    try:
+        [result] = base.ingest([make_scan(tmp_path, PAGES)], kind="strategy")
+        assert result.status == "added", result.reason
+        top = base.retrieve("Hoeveel sensoren komen er in de openbare ruimte?", k=3)[0].chunk
+        assert top.page == 2 and "250 sensoren" in top.text.lower()
+    finally:
+        base.close()
