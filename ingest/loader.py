@@ -186,7 +186,9 @@ def load_file(
 
 def _load_pdf(path, data, key, kind, municipality, password, max_pages, pdf_timeout,
               pdf_memory_mb, ocr, ocr_threads, tables) -> Document:  # fmt: skip
-    ocr_config = OcrConfig(threads=ocr_threads) if ocr else None
+    # OCR gets most of the worker's time budget; the text layer and tables need the rest.
+    budget = 0.6 * pdf_timeout if pdf_timeout > 0 else 0.0
+    ocr_config = OcrConfig(threads=ocr_threads, budget=budget) if ocr else None
     if pdf_timeout > 0:
         pdf = read_pdf_isolated(path, password=password, max_pages=max_pages,
                                 timeout=pdf_timeout, memory_mb=pdf_memory_mb,
@@ -200,6 +202,8 @@ def _load_pdf(path, data, key, kind, municipality, password, max_pages, pdf_time
     # letterhead as often as a title; the file name is the better last resort.
     title = choose_title(pdf.info.get("/Title"), pdf.heading, path, others=others)
     meta: dict = {"ocr_pages": pdf.ocr_pages} if pdf.ocr_pages else {}
+    if pdf.ocr_skipped:
+        meta["ocr_skipped_pages"] = pdf.ocr_skipped
     metadata_dates = [pdf.info.get("/CreationDate"), pdf.info.get("/ModDate")]
     return Document(
         id=sha256_hex(data),

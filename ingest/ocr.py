@@ -23,17 +23,27 @@ INSTALL_HINT = "install it with: apt-get install tesseract-ocr tesseract-ocr-nld
 DPI = 300
 MAX_SIDE_PX = 5000
 LANGUAGES = ("nld", "eng")
-# A page needs OCR when its text layer is shorter than this and a picture covers most of it.
-SHORT_TEXT = 200
+# A page needs OCR when its text layer is shorter than this and a picture covers most of it
+# (a scanner's stamp such as "Scanned by ..." is shorter; a slide's real caption stays).
+SHORT_TEXT = 40
 IMAGE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class OcrConfig:
-    """How pages are OCR'd: tesseract's threads (OMP_THREAD_LIMIT) and its per-page seconds."""
+    """How pages are OCR'd.
+
+    Attributes:
+        threads: tesseract's threads per page (OMP_THREAD_LIMIT).
+        page_timeout: seconds one page may take.
+        budget: seconds all OCR of one PDF may take (0: no limit). Pages beyond it are left
+            without text and listed, so that a long scan on a slow machine keeps what was
+            read instead of losing everything at the worker's time budget.
+    """
 
     threads: int = 1
     page_timeout: float = 60.0
+    budget: float = 0.0
 
 
 class TesseractMissing(IngestError):

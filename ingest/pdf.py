@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from ingest.errors import IngestError
@@ -32,12 +33,14 @@ class PdfContent:
         info: dict[str, str],
         ocr_pages: list[int] | None = None,
         heading: str | None = None,
+        ocr_skipped: list[int] | None = None,
     ):
         self.segments = segments
         self.pages = pages
         self.info = info
         self.ocr_pages = ocr_pages or []  # 1-based numbers of the pages read by OCR
         self.heading = heading  # the largest-font line of page 1, if any
+        self.ocr_skipped = ocr_skipped or []  # pages that needed OCR beyond its time budget
 
 
 # pypdf's safety limits, set here so that they hold whatever pypdf's defaults become: no
@@ -154,8 +157,9 @@ def _read_pdf(
     texts = strip_running_lines(texts)
     ocr_pages: list[int] = []
     tried: list[int] = []
+    skipped: list[int] = []
     if ocr is not None:
-        ocr_pages = _ocr_where_needed(path, password, texts, ocr, tried)
+        ocr_pages = _ocr_where_needed(path, password, texts, ocr, tried, skipped)
     heading = None
     table_text: dict[int, str] = {}
     if tables:
@@ -171,6 +175,11 @@ def _read_pdf(
         if table_text.get(i):
             segments.append(Segment(text=table_text[i], page=i + 1))
     if sum(len(s.text) for s in segments) < 20:
+        if skipped:
+            raise IngestError(
+                f"no extractable text: OCR ran out of its time budget after {len(tried)} of "
+                f"{len(tried) + len(skipped)} pages (raise KB_PDF_TIMEOUT)"
+            )
         if tried:
             raise IngestError("no extractable text (scanned, and OCR found no text)")
         raise IngestError("no extractable text (scanned?)")
@@ -178,7 +187,8 @@ def _read_pdf(
         info = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
     except Exception:
         info = {}
-    return PdfContent(segments, n_pages, info, ocr_pages=ocr_pages, heading=heading)
+    return PdfContent(segments, n_pages, info, ocr_pages=ocr_pages, heading=heading,
+                      ocr_skipped=skipped)  # fmt: skip
 
 
 def _with_tables(text: str, page_tables: PageTables) -> tuple[str, str]:
@@ -202,11 +212,17 @@ def _with_tables(text: str, page_tables: PageTables) -> tuple[str, str]:
 
 
 def _ocr_where_needed(
-    path: Path, password: str | None, texts: list[str], config: OcrConfig, tried: list[int]
+    path: Path,
+    password: str | None,
+    texts: list[str],
+    config: OcrConfig,
+    tried: list[int],
+    skipped: list[int],
 ) -> list[int]:
     """OCR the pages that need it, replacing their text in `texts`; their 1-based numbers.
 
-    `tried` receives the numbers of every page OCR was run on, whatever it found.
+    `tried` receives the numbers of every page OCR was run on, whatever it found; `skipped`
+    those that needed it after `config.budget` seconds had passed.
 
     Raises:
         IngestError: tesseract missing (only when no page has a text layer of its own;
@@ -222,6 +238,7 @@ def _ocr_where_needed(
         raise IngestError(f"unreadable PDF for OCR ({_short(e)})") from e
     done: list[int] = []
     langs: str | None = None
+    start = time.monotonic()
     try:
         for i, text in enumerate(texts):
             page = doc[i]
@@ -238,6 +255,9 @@ def _ocr_where_needed(
                         if any(t.strip() and not is_mojibake(t) for t in texts):
                             return done  # keep the pages that have text
                         raise
+                if config.budget > 0 and time.monotonic() - start > config.budget:
+                    skipped.append(i + 1)
+                    continue
                 tried.append(i + 1)
                 found = normalize(ocr_image(render_page(page), langs, config))
             finally:

@@ -164,3 +164,18 @@ def test_question_is_answered_from_a_scan_with_its_page(tmp_path, real_embedder)
         assert top.page == 2 and "250 sensoren" in top.text.lower()
     finally:
         base.close()
+
+
+@needs_tesseract
+def test_ocr_beyond_its_time_budget_is_one_line(tmp_path):
+    """A scan that needs more OCR time than it gets says so, not a worker killed mid-page."""
+    from ingest.ocr import OcrConfig
+    from ingest.pdf import read_pdf
+
+    scan = make_scan(tmp_path, PAGES)
+    with pytest.raises(IngestError) as e:
+        read_pdf(scan, ocr=OcrConfig(budget=1e-9))
+    assert str(e.value) == (
+        "no extractable text: OCR ran out of its time budget after 0 of 2 pages "
+        "(raise KB_PDF_TIMEOUT)"
+    )
