@@ -9,9 +9,9 @@ export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup run test test-fast lint bench bench-scale corpus clean
+.PHONY: setup tesseract run test test-fast lint bench bench-scale corpus clean
 
-setup: $(STAMP)
+setup: tesseract $(STAMP)
 
 # torch==2.13.0 first: it is the local CPU build; anything that pulls torch later finds it
 # satisfied instead of downloading a multi-gigabyte CUDA build.
@@ -21,6 +21,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# OCR of scanned PDFs needs Debian's tesseract with the Dutch and English models. Installed
+# here when we are root with apt; otherwise one line says how, and setup goes on.
+tesseract:
+	@if ! command -v tesseract >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      tesseract-ocr tesseract-ocr-nld tesseract-ocr-eng >/dev/null) || \
+	      echo "could not install tesseract; scanned PDFs need: apt-get install tesseract-ocr tesseract-ocr-nld tesseract-ocr-eng"; \
+	  else \
+	    echo "tesseract not found; scanned PDFs need it: sudo apt-get install tesseract-ocr tesseract-ocr-nld tesseract-ocr-eng"; \
+	  fi; \
+	fi
 
 run: setup
 	$(KB) ingest corpus --quiet

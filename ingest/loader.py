@@ -6,16 +6,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import projects as proj
+from ingest.dates import document_date
 from ingest.errors import IngestError
+from ingest.html import looks_like_html, read_html
 from ingest.lang import detect_language
 from ingest.markdown import parse_markdown
+from ingest.ocr import OcrConfig
+from ingest.office import read_docx, read_odt, zip_type
 from ingest.pdf import read_pdf
-from ingest.records import Document, sha256_hex
+from ingest.records import Document, Segment, sha256_hex
+from ingest.titles import choose_title
 from ingest.worker import read_pdf_isolated
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 YAML_SUFFIXES = {".yaml", ".yml"}
-SUPPORTED = MARKDOWN_SUFFIXES | YAML_SUFFIXES | {".pdf", ".csv"}
+HTML_SUFFIXES = {".html", ".htm"}
+OFFICE_SUFFIXES = {".docx", ".odt"}
+SUPPORTED = MARKDOWN_SUFFIXES | YAML_SUFFIXES | HTML_SUFFIXES | OFFICE_SUFFIXES | {".pdf", ".csv"}
+_OFFICE_NAMES = {".docx": "Word document", ".odt": "OpenDocument file"}
 
 
 @dataclass
@@ -25,16 +33,29 @@ class Loaded:
 
 
 def sniff(path: Path, head: bytes) -> str:
-    """'pdf', 'markdown', 'yaml' or 'csv', decided by the bytes where the name could lie."""
+    """'pdf', 'zip', 'html', 'markdown', 'yaml' or 'csv', decided by the bytes where the
+    name could lie ('zip' is told apart into 'docx' or 'odt' by `detect_type`)."""
     if b"%PDF-" in head[:1024]:
         return "pdf"
     suffix = path.suffix.lower()
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
     if suffix == ".pdf":
         if not head.strip():
             raise IngestError("empty file")
         raise IngestError("not a PDF (no %PDF header)")
+    if suffix in OFFICE_SUFFIXES:
+        if not head.strip():
+            raise IngestError("empty file")
+        raise IngestError(f"not a {_OFFICE_NAMES[suffix]} (not a zip file)")
     if b"\x00" in head:
         raise IngestError("binary file of an unsupported type")
+    if looks_like_html(head):
+        return "html"
+    if suffix in HTML_SUFFIXES:
+        if not head.strip():
+            raise IngestError("empty file")
+        return "html"
     if suffix in MARKDOWN_SUFFIXES:
         return "markdown"
     if suffix in YAML_SUFFIXES:
@@ -44,10 +65,36 @@ def sniff(path: Path, head: bytes) -> str:
     raise IngestError(f"unsupported file type '{suffix or path.name}'")
 
 
+def detect_type(path: Path, data: bytes) -> str:
+    """`sniff`, with a zip told apart by its members into 'docx' or 'odt'.
+
+    Raises:
+        IngestError: an unsupported type, a broken zip or a zip bomb.
+    """
+    ftype = sniff(path, data[:2048])
+    if ftype != "zip":
+        return ftype
+    kind = zip_type(data)
+    if kind is None:
+        suffix = path.suffix.lower()
+        if suffix in OFFICE_SUFFIXES:
+            raise IngestError(f"not a {_OFFICE_NAMES[suffix]} (a zip of another kind)")
+        raise IngestError("unsupported zip file (not a Word or OpenDocument text)")
+    return kind
+
+
 def _language(declared: object, text: str) -> str | None:
     if declared in ("nl", "en"):
         return str(declared)
     return detect_language(text)
+
+
+def _dated(meta: dict, segments: list[Segment] | tuple[Segment, ...], title: str,
+           metadata: list[str | None]) -> dict:  # fmt: skip
+    first = segments[0].text if segments else ""
+    full = "\n".join(s.text for s in segments)
+    date = document_date(first, full, title, metadata)
+    return {**meta, "date": date} if date else meta
 
 
 def load_file(
@@ -60,34 +107,46 @@ def load_file(
     data: bytes | None = None,
     pdf_timeout: float = 0,
     pdf_memory_mb: int = 0,
+    ocr: bool = True,
+    ocr_threads: int = 1,
+    tables: bool = True,
 ) -> Loaded:
     """Parse one file. Raises IngestError when the whole file is unusable.
+
+    Documents carry `meta["date"]` (ISO `YYYY-MM-DD` or `YYYY`, see `ingest.dates`) when one
+    is found, and a PDF with OCR'd pages `meta["ocr_pages"]` (their 1-based numbers).
 
     Args:
         pdf_timeout: above 0, PDF text is read in a worker process that is killed after
             this many seconds (and capped at `pdf_memory_mb` MB when that is above 0).
+        ocr: read PDF pages without a usable text layer with tesseract (Dutch and English).
+        ocr_threads: tesseract's threads per page (its OMP_THREAD_LIMIT).
+        tables: add PDF tables as rows whose cells carry their column headers.
     """
     data = path.read_bytes() if data is None else data
-    ftype = sniff(path, data[:2048])
+    ftype = detect_type(path, data)
     key = str(path.resolve())
     if ftype == "pdf":
-        if pdf_timeout > 0:
-            pdf = read_pdf_isolated(path, password=password, max_pages=max_pages,
-                                    timeout=pdf_timeout, memory_mb=pdf_memory_mb)  # fmt: skip
-        else:
-            pdf = read_pdf(path, password=password, max_pages=max_pages)
-        text = "\n".join(s.text for s in pdf.segments)
-        first_line = next((ln for ln in pdf.segments[0].text.split("\n") if len(ln) > 3), "")
+        doc = _load_pdf(path, data, key, kind, municipality, password, max_pages,
+                        pdf_timeout, pdf_memory_mb, ocr, ocr_threads, tables)  # fmt: skip
+        return Loaded([doc])
+    if ftype in ("docx", "odt", "html"):
+        content = {"docx": read_docx, "odt": read_odt, "html": read_html}[ftype](data)
+        # A web page's <title> usually ends in the site's name: its first heading is better.
+        first, second = (content.heading, content.title) if ftype == "html" else (
+            content.title, content.heading)  # fmt: skip
+        title = choose_title(first, second, path)
+        text = "\n".join(s.text for s in content.segments)
         doc = Document(
             id=sha256_hex(data),
             key=key,
             source=path.name,
-            title=pdf.title or first_line[:120] or path.stem,
+            title=title,
             kind=kind,
-            segments=tuple(pdf.segments),
-            municipality=municipality or pdf.info.get("/Municipality") or None,
-            language=_language(pdf.info.get("/Language"), text),
-            pages=pdf.pages,
+            segments=tuple(content.segments),
+            municipality=municipality,
+            language=_language(getattr(content, "language", None), text),
+            meta=_dated({}, content.segments, title, list(content.dates)),
         )
         return Loaded([doc])
     if ftype == "markdown":
@@ -101,6 +160,8 @@ def load_file(
         fm = md.front_matter
         text = "\n".join(s.text for s in md.segments)
         meta = {"blocks": [b.__dict__ for b in md.blocks]} if md.blocks else {}
+        if fm.get("date"):
+            meta["date"] = str(fm["date"])
         doc = Document(
             id=sha256_hex(data),
             key=key,
@@ -121,3 +182,38 @@ def load_file(
         else:
             out.documents.append(r.to_document(source=path.name))
     return out
+
+
+def _load_pdf(path, data, key, kind, municipality, password, max_pages, pdf_timeout,
+              pdf_memory_mb, ocr, ocr_threads, tables) -> Document:  # fmt: skip
+    # OCR gets most of the worker's time budget; the text layer and tables need the rest.
+    budget = 0.6 * pdf_timeout if pdf_timeout > 0 else 0.0
+    ocr_config = OcrConfig(threads=ocr_threads, budget=budget) if ocr else None
+    if pdf_timeout > 0:
+        pdf = read_pdf_isolated(path, password=password, max_pages=max_pages,
+                                timeout=pdf_timeout, memory_mb=pdf_memory_mb,
+                                ocr=ocr_config, tables=tables)  # fmt: skip
+    else:
+        pdf = read_pdf(path, password=password, max_pages=max_pages, ocr=ocr_config,
+                       tables=tables)  # fmt: skip
+    text = "\n".join(s.text for s in pdf.segments)
+    others = (pdf.info.get("/Author"), pdf.info.get("/Creator"), pdf.info.get("/Producer"))
+    # Not the first line of text: on real PDFs that is a page number, a date or a
+    # letterhead as often as a title; the file name is the better last resort.
+    title = choose_title(pdf.info.get("/Title"), pdf.heading, path, others=others)
+    meta: dict = {"ocr_pages": pdf.ocr_pages} if pdf.ocr_pages else {}
+    if pdf.ocr_skipped:
+        meta["ocr_skipped_pages"] = pdf.ocr_skipped
+    metadata_dates = [pdf.info.get("/CreationDate"), pdf.info.get("/ModDate")]
+    return Document(
+        id=sha256_hex(data),
+        key=key,
+        source=path.name,
+        title=title,
+        kind=kind,
+        segments=tuple(pdf.segments),
+        municipality=municipality or pdf.info.get("/Municipality") or None,
+        language=_language(pdf.info.get("/Language"), text),
+        pages=pdf.pages,
+        meta=_dated(meta, pdf.segments, title, metadata_dates),
+    )

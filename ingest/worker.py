@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.ocr import OcrConfig
 from ingest.pdf import PdfContent, read_pdf
 
 # Idle workers kept for the next file; more are started when threads read PDFs at once.
@@ -42,9 +43,11 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             return
         if request is None:
             return
-        path, password, max_pages = request
+        path, password, max_pages, ocr, tables = request
         try:
-            reply = ("ok", read_pdf(Path(path), password=password, max_pages=max_pages))
+            content = read_pdf(Path(path), password=password, max_pages=max_pages, ocr=ocr,
+                               tables=tables)  # fmt: skip
+            reply = ("ok", content)
         except IngestError as e:
             reply = ("error", str(e))
         except MemoryError:
@@ -145,8 +148,12 @@ def read_pdf_isolated(
     max_pages: int = 3000,
     timeout: float = 120.0,
     memory_mb: int = 2048,
+    ocr: OcrConfig | None = None,
+    tables: bool = True,
 ) -> PdfContent:
     """`read_pdf` in a worker process: at most `timeout` seconds and `memory_mb` of memory.
+
+    OCR (tesseract, a child of the worker) runs within the same time budget and memory cap.
 
     Raises:
         IngestError: whatever `read_pdf` raises, or the time budget or memory cap exceeded.
@@ -154,7 +161,7 @@ def read_pdf_isolated(
     worker = _take(memory_mb)
     done = False
     try:
-        worker.conn.send((str(Path(path).resolve()), password, max_pages))
+        worker.conn.send((str(Path(path).resolve()), password, max_pages, ocr, tables))
         if not worker.conn.poll(timeout):
             raise IngestError(f"text extraction took longer than {timeout:g} s (KB_PDF_TIMEOUT)")
         status, value = worker.conn.recv()

@@ -325,5 +325,6 @@ class Ingestor:
             return None, None
         path = self.home / row.stored_path
         data = path.read_bytes()
-        loaded = load_file(path, kind=row.kind, municipality=row.municipality, data=data)
+        loaded = load_file(path, kind=row.kind, municipality=row.municipality, data=data,
+                           **self.settings.load_limits())
         return dataclasses.replace(loaded.documents[0], key=row.key, source=row.source), data

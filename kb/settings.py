@@ -36,6 +36,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KB_PDF_MEMORY_MB", "2048", "Memory cap of the PDF worker process, in MB; 0 for none."),
     Setting(
+        "KB_OCR_THREADS",
+        "1",
+        "Threads tesseract uses per scanned page (OMP_THREAD_LIMIT); one is fastest on a "
+        "busy machine.",
+    ),
+    Setting(
         "KB_MIN_SCORE",
         "",
         "Relevance below which `ask` says it has no answer; empty uses the embedding model's "
@@ -78,6 +84,7 @@ class Settings:
     max_pages: int = int(_DEFAULTS["KB_MAX_PAGES"])
     pdf_timeout: float = float(_DEFAULTS["KB_PDF_TIMEOUT"])
     pdf_memory_mb: int = int(_DEFAULTS["KB_PDF_MEMORY_MB"])
+    ocr_threads: int = int(_DEFAULTS["KB_OCR_THREADS"])
     min_score: float | None = None
     flat_max: int = int(_DEFAULTS["KB_FLAT_MAX"])
     auth: str = _DEFAULTS["KB_AUTH"]
@@ -101,6 +108,7 @@ class Settings:
             max_pages=int(get("KB_MAX_PAGES")),
             pdf_timeout=float(get("KB_PDF_TIMEOUT")),
             pdf_memory_mb=int(get("KB_PDF_MEMORY_MB")),
+            ocr_threads=int(get("KB_OCR_THREADS")),
             min_score=float(min_score) if min_score else None,
             flat_max=int(get("KB_FLAT_MAX")),
             auth=get("KB_AUTH"),
@@ -121,4 +129,5 @@ class Settings:
             "max_pages": self.max_pages,
             "pdf_timeout": self.pdf_timeout,
             "pdf_memory_mb": self.pdf_memory_mb,
+            "ocr_threads": self.ocr_threads,
         }

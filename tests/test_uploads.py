@@ -82,7 +82,7 @@ def test_the_type_comes_from_the_bytes_not_the_name(h, tmp_path):
     assert lines[0].startswith("added: verslag.md")
     assert lines[1].startswith("added: lijst.csv")
     assert lines[2] == "failed: nep.pdf: not a PDF (no %PDF header)"
-    assert lines[3] == "failed: archief.csv: binary file of an unsupported type"
+    assert lines[3] == "failed: archief.csv: broken zip file (File is not a zip file)"
     assert lines[4].startswith("failed: setup.exe: ")
     docs = _docs_by_source(h.kb)
     assert set(docs) == {"verslag.md", "lijst.csv"}
