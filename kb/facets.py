@@ -86,11 +86,11 @@ FACETS: tuple[Facet, ...] = (
         "indicators", "Indicators to monitor", "indicatoren om te volgen", "indicators to monitor",
         ("how do we measure", "how to measure", "measure*", "kpi*", "indicator*", "monitor*",
          "track progress", "how do we know", "how would we know", "how will we know",
-         "how can we tell", "how can we see", "whether it works", "if it works",
+         "how can we tell", "whether it works", "if it works",
          "if it's working", "if it is working", "is it working", "metric*", "evaluate success",
          "success look"),
         ("hoe meten", "meten", "meet", "kpi*", "indicator*", "monitoren", "monitor*", "voortgang",
-         "hoe weten we", "hoe weten", "hoe zien we", "of het werkt", "werkt het", "succes meten",
+         "hoe weten we", "hoe weten", "of het werkt", "werkt het", "succes meten",
          "graadmeter*"),
     ),
     Facet(

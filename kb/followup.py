@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.glossary import glossary
 from kb.compose import answer_language
 from kb.facets import BY_ID, cue_matches, facet_of_question
 
@@ -199,6 +200,33 @@ def block_named(text: str, catalogue: dict[str, dict]) -> str | None:
     return None
 
 
+def topic_block(topic: str, answer_blocks, catalogue: dict[str, dict]) -> str | None:
+    """The building block a conversation's topic is about: the one the topic names (also
+    in its English rendering: 'zorg en welzijn' -> care and wellbeing), else the first block
+    of the last answer that shares a word with the topic ('algoritme' -> Transparency of
+    algorithms), else the last answer's first block. A block named only in the English
+    rendering counts when the last answer has it."""
+    english = (glossary().to_english(topic) or "") if topic else ""
+    named = block_named(topic, catalogue) if topic else None
+    if named:
+        return named
+    # a word-for-word rendering is looser ("geldzorgen" -> "money care"): one of the answer's
+    named = block_named(english, catalogue) if english else None
+    if named in answer_blocks:
+        return named
+    # words of a block's name that no other block's name has ("digital" is in five)
+    names = {b: set(_WORD.findall(str(v.get("name", "")).lower())) for b, v in catalogue.items()}
+    seen: dict[str, int] = {}
+    for ws in names.values():
+        for w in ws:
+            seen[w] = seen.get(w, 0) + 1
+    said = {w[:6] for w in _WORD.findall(f"{topic} {english}".lower()) if len(w) >= 5}
+    for b in answer_blocks:
+        if any(w[:6] in said for w in names.get(b, ()) if len(w) >= 5 and seen[w] == 1):
+            return b
+    return answer_blocks[0] if answer_blocks else None
+
+
 def _name(mid: str, municipalities) -> str:
     for m in municipalities or []:
         if m.get("id") == mid:
@@ -277,7 +305,9 @@ def resolve_followup(
         text = _replace_municipality(prev_text, prev_munis, new, municipalities)
         # the previous turn's other filters still hold ("which projects ..." -> "en in Delft?")
         # The guide is regional: its advice for the same block still belongs to the answer.
-        return Resolved(text, True, "municipality", municipality=named[0], kind=prev.kind,
+        # "welke projecten ...?" - "Schiedam?": Schiedam's projects
+        kind = prev.kind or ("project" if _KIND_WORDS["project"].search(prev_text) else None)
+        return Resolved(text, True, "municipality", municipality=named[0], kind=kind,
                         building_block=prev.building_block, topic_block=answer_block)  # fmt: skip
 
     # "welke projecten horen daarbij?" / "which projects go with that?"; the municipality of
@@ -305,14 +335,19 @@ def resolve_followup(
         facet and (pronoun or points_back or opener or not content or len(q.split()) <= 6)
     )
     if topic and (facet_turn or leans):
+        others = bool(_OTHERS.search(q))
+        name = catalogue.get(answer_block or "", {}).get("name")
+        if others and name and not block_named(topic, catalogue):
+            # "others like it": like the last answer's item, i.e. of its building block
+            topic = f"{topic} ({name})"
         text = _with_topic(q, topic, lang)
-        if named or _OTHERS.search(q):
+        if named or others:
             pass  # its own municipality, or others than the last one ("others like it?")
         elif prev_munis and prev_munis[0] not in municipalities_named(text, municipalities):
             text = f"{text.rstrip(' ?.!')} in {_name(prev_munis[0], municipalities)}?"
         text = text[:1].upper() + text[1:]
         # the block the topic names beats the previous answer's best block
-        block = block_named(topic, catalogue) or answer_block
+        block = topic_block(topic, prev.answer_blocks, catalogue)
         return Resolved(text, True, "facet" if facet_turn else "aspect", facet=facet,
                         municipality=named[0] if named else None, topic_block=block)  # fmt: skip
     return Resolved(q, False)
@@ -343,6 +378,7 @@ def _with_topic(question: str, topic: str, lang: str) -> str:
 
 __all__ = [
     "BY_ID",
+    "topic_block",
     "Resolved",
     "Turn",
     "municipalities_named",
