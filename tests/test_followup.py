@@ -244,7 +244,50 @@ def test_municipalities_named_by_a_short_name():
     from kb.followup import municipalities_named
 
     assert municipalities_named("And Capelle?", MUNIS) == ["capelle-aan-den-ijssel"]
-    assert municipalities_named("Leidschendam en Delft", MUNIS) == ["leidschendam-voorburg", "delft"]
+    assert municipalities_named("Leidschendam en Delft", MUNIS) == [
+        "leidschendam-voorburg",
+        "delft",
+    ]
     # "Krimpen" is Krimpen aan den IJssel; a bare "aan" or "den" names nothing
     assert municipalities_named("krimpen", MUNIS) == ["krimpen-aan-den-ijssel"]
     assert municipalities_named("aan den slag", MUNIS) == []
+
+
+def test_topic_block_through_the_english_rendering_or_a_shared_word():
+    from kb.followup import topic_block
+
+    blocks = {**CATALOGUE, "care-wellbeing": {"name": "Care and wellbeing"},
+              "algorithm-transparency": {"name": "Transparency of algorithms"},
+              "digital-inclusion": {"name": "Digital inclusion and skills"}}  # fmt: skip
+    # "zorg welzijn" is "care wellbeing" in English; the last answer had that block second
+    assert topic_block("zorg welzijn", ("cybersecurity", "care-wellbeing"), blocks) == (
+        "care-wellbeing")  # fmt: skip
+    # a block named only in the rendering counts only when the last answer has it
+    assert topic_block("zorg welzijn", ("cybersecurity",), blocks) == "cybersecurity"
+    # 'algoritme' -> 'algorithm' shares its first letters with 'algorithms'
+    assert topic_block("algoritme inzetten handhaving", ("digital-inclusion",
+                       "algorithm-transparency"), blocks) == "algorithm-transparency"  # fmt: skip
+    # a word that several block names share ('digital') does not choose
+    assert topic_block("digitale loketten", ("data-management", "digital-inclusion"),
+                       blocks) == "data-management"  # fmt: skip
+    assert topic_block("iets anders", (), blocks) is None
+
+
+def test_a_municipality_after_a_project_question_keeps_to_projects():
+    prev = Turn("Welke projecten gaan over de cyberweerbaarheid van de organisatie?")
+    r = resolve("Schiedam?", prev)
+    assert (
+        r.question
+        == "Welke projecten gaan over de cyberweerbaarheid van de organisatie in Schiedam?"
+    )
+    assert (r.reason, r.municipality, r.kind) == ("municipality", "schiedam", "project")
+    # not after a question that is not about projects
+    assert resolve("Schiedam?", CYBER).kind is None
+
+
+def test_others_like_it_names_the_block_of_the_last_answer():
+    prev = Turn("Tell me about the 3D model Zoetermeer is building.",
+                answer_blocks=("digital-twins",))  # fmt: skip
+    r = resolve("Are there others like it in the region?", prev)
+    assert r.question == "Are there others like 3D model building (Digital twins) in the region?"
+    assert r.municipality is None
