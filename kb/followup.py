@@ -252,6 +252,11 @@ def _points_back(question: str, own_words: int) -> bool:
 
 
 _OTHERS = re.compile(r"\b(others?|another|elsewhere|andere[n]?|elders|ergens anders)\b", re.I)
+_ACROSS = re.compile(
+    r"\b(welke gemeenten|which municipalities|wie|who|others?|andere[n]?|elders|elsewhere|"
+    r"in de regio|in the region)\b",
+    re.I,
+)
 _OPENER = re.compile(r"^\s*(en|and|ook|also|what about|how about|en hoe|and how)\b", re.I)
 
 
@@ -314,7 +319,9 @@ def resolve_followup(
     # the last turn still holds ("what does Westland do about ..." -> "which projects ...?")
     if facet == "projects" and (points_back or opener or not only):
         subject = catalogue.get(answer_block or "", {}).get("name") or topic
-        where = named[:1] or (prev_munis[:1] if len(prev_munis) == 1 else [])
+        # ... but "welke gemeenten doen dat al?" asks across the region
+        across = _ACROSS.search(q)
+        where = named[:1] or (prev_munis[:1] if len(prev_munis) == 1 and not across else [])
         place = f" in {_name(where[0], municipalities)}" if where else ""
         text = (
             f"Welke projecten horen bij {subject}{place}?"
@@ -341,7 +348,7 @@ def resolve_followup(
             # "others like it": like the last answer's item, i.e. of its building block
             topic = f"{topic} ({name})"
         text = _with_topic(q, topic, lang)
-        if named or others:
+        if named or others or _ACROSS.search(q):
             pass  # its own municipality, or others than the last one ("others like it?")
         elif prev_munis and prev_munis[0] not in municipalities_named(text, municipalities):
             text = f"{text.rstrip(' ?.!')} in {_name(prev_munis[0], municipalities)}?"

@@ -209,6 +209,11 @@ def test_which_projects_keeps_the_municipality_of_the_last_turn():
     r = resolve("Welke projecten horen daarbij?", ZOETERMEER)
     assert r.question == "Welke projecten horen bij digitale balie in Zoetermeer?"
     assert r.municipality == "zoetermeer"
+    # "which municipalities / who else" asks across the region: no filter
+    r = resolve("Welke gemeenten doen dat al?", ZOETERMEER)
+    assert (r.question, r.municipality) == ("Welke projecten horen bij digitale balie?", None)
+    r = resolve("Who else does that?", WESTLAND)
+    assert (r.question, r.municipality) == ("Who else does fast internet greenhouses?", None)
     # two municipalities in the last turn: no filter
     r = resolve("Which projects go with that?", Turn("What do Delft and Westland do about fibre?"))
     assert (r.question, r.municipality) == ("Which projects go with fibre?", None)
