@@ -71,25 +71,34 @@ FACETS: tuple[Facet, ...] = (
     ),
     Facet(
         "pitfalls", "Pitfalls", "valkuilen", "pitfalls",
-        ("what goes wrong", "what can go wrong", "go wrong", "goes wrong", "risk*", "pitfall*",
+        ("what goes wrong", "what can go wrong", "go wrong", "goes wrong", "went wrong",
+         "gone wrong", "going wrong", "risk*", "pitfall*",
          "mistake*", "avoid", "watch out", "look out for", "pay attention to", "be careful",
          "fail*", "trap*", "danger*", "problems"),
-        ("wat gaat er mis", "wat kan er mis", "mis gaan", "misgaan", "gaat mis", "valkuil*",
-         "risico*", "waar moeten we op letten", "waar letten", "op letten", "letten op",
-         "vermijden", "voorkomen", "fout*", "gevaar*", "problemen"),
+        # "mis" alone: "waar gaat het in de praktijk vaak mis?" puts words between "gaat" and
+        # "mis"; in these questions it is never the noun (the church service).
+        ("wat gaat er mis", "wat kan er mis", "mis gaan", "misgaan", "gaat mis", "mis",
+         "misgelopen", "misloopt", "valkuil*", "risico*", "waar moeten we op letten",
+         "waar letten", "op letten", "letten op", "vermijden", "voorkomen", "fout*", "gevaar*",
+         "problemen"),
     ),
     Facet(
         "indicators", "Indicators to monitor", "indicatoren om te volgen", "indicators to monitor",
         ("how do we measure", "how to measure", "measure*", "kpi*", "indicator*", "monitor*",
-         "track progress", "how do we know", "metric*", "evaluate success", "success look"),
+         "track progress", "how do we know", "how would we know", "how will we know",
+         "how can we tell", "whether it works", "if it works",
+         "if it's working", "if it is working", "is it working", "metric*", "evaluate success",
+         "success look"),
         ("hoe meten", "meten", "meet", "kpi*", "indicator*", "monitoren", "monitor*", "voortgang",
-         "hoe weten we", "succes meten", "graadmeter*"),
+         "hoe weten we", "hoe weten", "of het werkt", "werkt het", "succes meten",
+         "graadmeter*"),
     ),
     Facet(
         "projects", "Related projects", "projecten", "projects",
+        # "in practice" is weak: "what goes wrong in practice?" asks for the pitfalls
         ("project*", "example*", "which municipalities", "who is doing", "who does",
-         "in practice", "initiative*", "pilot*"),
-        ("project*", "voorbeeld*", "welke gemeenten", "wie doet", "wie doen", "in de praktijk",
+         "~in practice", "initiative*", "pilot*"),
+        ("project*", "voorbeeld*", "welke gemeenten", "wie doet", "wie doen", "~in de praktijk",
          "initiatie*", "pilot*"),
     ),
 )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.compose import answer_language, municipalities_in
+from index.glossary import glossary
+from kb.compose import answer_language
 from kb.facets import BY_ID, cue_matches, facet_of_question
 
 # Words that carry no topic of their own: question words, pronouns that point back,
@@ -30,11 +31,28 @@ _EMPTY = frozenset(
     kunnen kun zullen zal vertel laat zien geef gebeurt gebeurd eigenlijk dan
     should must shall might may need needs improve make use set up start begin handle deal work
     run best good first
-    verbeteren maken gebruiken zetten starten beginnen pakken aanpakken zorgen goed eerst""".split()
+    verbeteren maken gebruiken zetten starten beginnen pakken aanpakken zorgen goed eerst
+    often usually really actually typically want wants say says said it's that's what's there's
+    vaak meestal precies echt willen wil wilt zegt zeggen zei
+    other others another like similar anderen andere ander vergelijkbare soortgelijke zulke
+    municipality municipalities region regional gemeente gemeenten regio regionale
+    we're we've i'm they're you're nobody one ones ourselves onszelf stellen before voordat
+    bouwsteen bouwstenen block blocks bedoeling werken werkt works working""".split()
 )
+# Pronouns that often point at nothing: "het" is above all the Dutch article ("wat is het
+# doel van open data?") and never makes a question with words of its own a follow-up; "it"
+# is often a dummy subject ("why does it matter to have a data catalogue?") and does so
+# only with one word of its own ("what did they learn from it?").
+_ARTICLE = frozenset({"het"})
+_DUMMY = frozenset({"it", "its"})
+# "the lorry parking one": English 'one' after a noun phrase points at an item of the last answer
+_ONE = re.compile(r"\bthe(?:\s+[^\W\d_]+){1,3}\s+ones?\b", re.IGNORECASE)
+# A follow-up with words of its own is short: "hoe gaan ze daarbij om met privacy?"
+_SHORT = 9
 # A pronoun that points back at the previous topic.
 _POINTERS = re.compile(
-    r"\b(dat|dit|daar\w*|ervan|erbij|ermee|erover|hier(?:bij|van|mee|over)|het|ze|zij|hun|"
+    r"\b(dat|dit|daar\w*|er(?:van|bij|mee|over|voor|aan|in|op|uit)|hier(?:bij|van|mee|over|voor|aan)|"
+    r"het|ze|zij|hun|"
     r"it|that|this|they|them|those|these|its|their)\b",
     re.IGNORECASE,
 )
@@ -96,22 +114,54 @@ def searched_for(resolved: Resolved, lang: str) -> str:
     return ("Ik zocht naar: " if lang == "nl" else "I searched for: ") + resolved.question
 
 
+def _municipality_forms(municipalities) -> list[tuple[str, str]]:
+    """(lower-case form, id) by which a question names a municipality: its name, its id,
+    and the first word of a longer name when no other name shares it ("Capelle",
+    "Leidschendam"), longest first."""
+    forms: list[tuple[str, str]] = []
+    firsts: dict[str, set[str]] = {}
+    for m in municipalities or []:
+        mid, name = str(m.get("id", "")), str(m.get("name", "")).lower()
+        if not mid or mid == "regional":
+            continue
+        forms += [(f, mid) for f in {name, mid.replace("-", " "), mid} if f]
+        first = re.split(r"[\s-]+", name)[0]
+        if first != name and len(first) >= 5:
+            firsts.setdefault(first, set()).add(mid)
+    forms += [(f, next(iter(ids))) for f, ids in firsts.items() if len(ids) == 1]
+    return sorted(forms, key=lambda t: -len(t[0]))
+
+
+def _municipality_hits(text: str, municipalities) -> list[tuple[int, int, str]]:
+    """(start, end, id) of every municipality a text names, in order of appearance."""
+    low, hits = text.lower(), []
+    for form, mid in _municipality_forms(municipalities):
+        for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", low):
+            if not any(s < m.end() and m.start() < e for s, e, _ in hits):
+                hits.append((m.start(), m.end(), mid))
+    return sorted(hits)
+
+
+def municipalities_named(text: str, municipalities) -> list[str]:
+    """Ids of the municipalities a text names, also by a short name ("And Capelle?")."""
+    out: list[str] = []
+    for _, _, mid in _municipality_hits(text, municipalities):
+        if mid not in out:
+            out.append(mid)
+    return out
+
+
 def _content_words(text: str, municipalities) -> list[str]:
     """The words of a text that name a topic: not empty words, facet cues or municipalities."""
     low = text.lower()
     spans = [(s, e) for _, s, e, _ in cue_matches(low, None)]
     spans += [(m.start(), m.end()) for rx in _KIND_WORDS.values() for m in rx.finditer(low)]
-    for mid in municipalities_in(low, municipalities):
-        for m in municipalities or []:
-            if m.get("id") == mid:
-                for form in (str(m.get("name", "")).lower(), mid.replace("-", " "), mid):
-                    for hit in re.finditer(re.escape(form), low):
-                        spans.append((hit.start(), hit.end()))
+    spans += [(s, e) for s, e, _ in _municipality_hits(low, municipalities)]
     out = []
     for m in _WORD.finditer(low):
         if any(s <= m.start() < e for s, e in spans):
             continue
-        if m.group(0) in _EMPTY or len(m.group(0)) < 2:
+        if m.group(0) in _EMPTY or len(m.group(0)) < 2 or _POINTERS.fullmatch(m.group(0)):
             continue
         out.append(m.group(0))
     return out
@@ -150,6 +200,33 @@ def block_named(text: str, catalogue: dict[str, dict]) -> str | None:
     return None
 
 
+def topic_block(topic: str, answer_blocks, catalogue: dict[str, dict]) -> str | None:
+    """The building block a conversation's topic is about: the one the topic names (also
+    in its English rendering: 'zorg en welzijn' -> care and wellbeing), else the first block
+    of the last answer that shares a word with the topic ('algoritme' -> Transparency of
+    algorithms), else the last answer's first block. A block named only in the English
+    rendering counts when the last answer has it."""
+    english = (glossary().to_english(topic) or "") if topic else ""
+    named = block_named(topic, catalogue) if topic else None
+    if named:
+        return named
+    # a word-for-word rendering is looser ("geldzorgen" -> "money care"): one of the answer's
+    named = block_named(english, catalogue) if english else None
+    if named in answer_blocks:
+        return named
+    # words of a block's name that no other block's name has ("digital" is in five)
+    names = {b: set(_WORD.findall(str(v.get("name", "")).lower())) for b, v in catalogue.items()}
+    seen: dict[str, int] = {}
+    for ws in names.values():
+        for w in ws:
+            seen[w] = seen.get(w, 0) + 1
+    said = {w[:6] for w in _WORD.findall(f"{topic} {english}".lower()) if len(w) >= 5}
+    for b in answer_blocks:
+        if any(w[:6] in said for w in names.get(b, ()) if len(w) >= 5 and seen[w] == 1):
+            return b
+    return answer_blocks[0] if answer_blocks else None
+
+
 def _name(mid: str, municipalities) -> str:
     for m in municipalities or []:
         if m.get("id") == mid:
@@ -157,23 +234,41 @@ def _name(mid: str, municipalities) -> str:
     return mid.replace("-", " ").title()
 
 
-def _replace_municipality(
-    text: str, old: list[str], new_name: str, municipalities, lang: str
-) -> str:
+def _replace_municipality(text: str, old: list[str], new_name: str, municipalities) -> str:
     """The previous question with its municipality replaced by (or extended with) a new one."""
-    for mid in old:
-        for form in (_name(mid, municipalities), mid.replace("-", " "), mid):
-            pattern = re.compile(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", re.IGNORECASE)
-            if pattern.search(text):
-                return pattern.sub(new_name, text, count=1)
+    for start, end, mid in _municipality_hits(text, municipalities):
+        if mid in old:
+            return text[:start] + new_name + text[end:]
     base = text.rstrip(" ?.!")
     return f"{base} in {new_name}?"
+
+
+def _points_back(question: str, own_words: int) -> bool:
+    """Does the question point back with a pronoun ('dat', 'daarbij', 'they', 'the X one';
+    'it' only when the question has at most one word of its own)?"""
+    weak = _ARTICLE | (_DUMMY if own_words > 1 else frozenset())
+    pointers = [m.group(0).lower() for m in _POINTERS.finditer(question)]
+    return any(p not in weak for p in pointers) or bool(_ONE.search(question))
+
+
+_OTHERS = re.compile(r"\b(others?|another|elsewhere|andere[n]?|elders|ergens anders)\b", re.I)
+_ACROSS = re.compile(
+    r"\b(welke gemeenten|which municipalities|wie|who|others?|andere[n]?|elders|elsewhere|"
+    r"in de regio|in the region)\b",
+    re.I,
+)
+_OPENER = re.compile(r"^\s*(en|and|ook|also|what about|how about|en hoe|and how)\b", re.I)
 
 
 def resolve_followup(
     question: str, history: list[Turn], municipalities, catalogue: dict[str, dict]
 ) -> Resolved:
     """The question to search, resolved against the last turn when it leans on it.
+
+    A question leans on the last turn when it has no topic words of its own ("En in Delft?",
+    "hoe meten we dat?", "and the pitfalls?"), or when it is short, points back (a pronoun,
+    "en ...", "what about ...") and adds at most two words that name no building block
+    ("hoe gaan ze daarbij om met privacy?", "what did they learn from it?").
 
     Args:
         history: earlier turns, oldest first (only the last one is used).
@@ -186,87 +281,115 @@ def resolve_followup(
     prev = history[-1]
     lang = answer_language(q, None)
     content = _content_words(q, municipalities)
-    named = municipalities_in(q, municipalities)
+    named = municipalities_named(q, municipalities)
     facet = facet_of_question(q, None)
     kind = next((k for k, rx in _KIND_WORDS.items() if rx.search(q)), None)
     only = bool(_ONLY.search(q))
+    opener = bool(_OPENER.match(q))
     points_back = bool(_POINTERS.search(q))
-    opener = bool(re.match(r"^\s*(en|and|ook|also|what about|how about|en hoe|and how)\b", q, re.I))
-    if content and not (opener and len(content) <= 2 and not named):
+    pronoun = _points_back(q, len(content))
+    leans = opener or pronoun
+    short = len(_WORD.findall(q)) <= _SHORT
+    # "en cybersecurity?" names a topic of its own; "hoe gaan ze daarbij om met privacy?"
+    # names one as an aspect of the topic it points back at
+    own_block = bool(block_named(q, catalogue)) and not pronoun
+    if content and not (leans and short and len(content) <= 2 and not own_block):
         return Resolved(q, False)  # a topic of its own: a new question
     prev_text = prev.searched
-    prev_munis = municipalities_in(prev_text, municipalities) or (
+    prev_munis = municipalities_named(prev_text, municipalities) or (
         [prev.municipality] if prev.municipality else []
     )
     topic = topic_of(prev_text, municipalities)
     if not topic and prev.answer_blocks:
         topic = catalogue.get(prev.answer_blocks[0], {}).get("name", "")
+    answer_block = prev.answer_blocks[0] if prev.answer_blocks else None
 
     # "En in Delft?" / "what about Schiedam?" / "Delft" / "alleen Delft"
-    if named and (facet is None or facet == "purpose"):
+    if named and not content and (facet is None or facet == "purpose"):
         new = _name(named[0], municipalities)
-        text = _replace_municipality(prev_text, prev_munis, new, municipalities, lang)
+        text = _replace_municipality(prev_text, prev_munis, new, municipalities)
         # the previous turn's other filters still hold ("which projects ..." -> "en in Delft?")
         # The guide is regional: its advice for the same block still belongs to the answer.
-        return Resolved(text, True, "municipality", municipality=named[0], kind=prev.kind,
-                        building_block=prev.building_block,
-                        topic_block=(prev.answer_blocks or [None])[0])  # fmt: skip
+        # "welke projecten ...?" - "Schiedam?": Schiedam's projects
+        kind = prev.kind or ("project" if _KIND_WORDS["project"].search(prev_text) else None)
+        return Resolved(text, True, "municipality", municipality=named[0], kind=kind,
+                        building_block=prev.building_block, topic_block=answer_block)  # fmt: skip
 
-    # "welke projecten horen daarbij?" / "which projects go with that?"
+    # "welke projecten horen daarbij?" / "which projects go with that?"; the municipality of
+    # the last turn still holds ("what does Westland do about ..." -> "which projects ...?")
     if facet == "projects" and (points_back or opener or not only):
-        block = prev.answer_blocks[0] if prev.answer_blocks else None
-        subject = catalogue.get(block or "", {}).get("name") or topic
-        where = f" in {_name(named[0], municipalities)}" if named else ""
+        subject = catalogue.get(answer_block or "", {}).get("name") or topic
+        # ... but "welke gemeenten doen dat al?" asks across the region
+        across = _ACROSS.search(q)
+        where = named[:1] or (prev_munis[:1] if len(prev_munis) == 1 and not across else [])
+        place = f" in {_name(where[0], municipalities)}" if where else ""
         text = (
-            f"Welke projecten horen bij {subject}{where}?"
+            f"Welke projecten horen bij {subject}{place}?"
             if lang == "nl"
-            else f"Which projects go with {subject}{where}?"
+            else f"Which projects go with {subject}{place}?"
         )
-        return Resolved(
-            text,
-            True,
-            "projects",
-            municipality=named[0] if named else None,
-            kind="project",
-            building_block=block,
-            facet="projects",
-        )
+        return Resolved(text, True, "projects", municipality=where[0] if where else None,
+                        kind="project", building_block=answer_block, facet="projects")  # fmt: skip
 
     # "alleen strategieën" / "only projects": the previous question, filtered
     if kind and (only or not facet):
         return Resolved(prev_text, True, "filter", municipality=prev.municipality, kind=kind)
 
     # "hoe meten ze dat?" / "what goes wrong with it?" / "en de valkuilen?": new facet, old
-    # topic; "en de kosten?" / "and what about privacy?": a new aspect of the old topic
-    facet_turn = bool(facet and (points_back or opener or len(q.split()) <= 6))
-    if topic and (facet_turn or (opener and content)):
+    # topic; "en de kosten?" / "hoe gaan ze daarbij om met privacy?": a new aspect of it;
+    # "met welke buurgemeenten doet Leidschendam-Voorburg dat?": that, in one municipality
+    facet_turn = bool(
+        facet and (pronoun or points_back or opener or not content or len(q.split()) <= 6)
+    )
+    if topic and (facet_turn or leans):
+        others = bool(_OTHERS.search(q))
+        name = catalogue.get(answer_block or "", {}).get("name")
+        if others and name and not block_named(topic, catalogue):
+            # "others like it": like the last answer's item, i.e. of its building block
+            topic = f"{topic} ({name})"
         text = _with_topic(q, topic, lang)
-        if prev_munis and prev_munis[0] not in municipalities_in(text, municipalities):
+        if named or others or _ACROSS.search(q):
+            pass  # its own municipality, or others than the last one ("others like it?")
+        elif prev_munis and prev_munis[0] not in municipalities_named(text, municipalities):
             text = f"{text.rstrip(' ?.!')} in {_name(prev_munis[0], municipalities)}?"
         text = text[:1].upper() + text[1:]
         # the block the topic names beats the previous answer's best block
-        block = block_named(topic, catalogue) or (
-            prev.answer_blocks[0] if prev.answer_blocks else None
-        )
+        block = topic_block(topic, prev.answer_blocks, catalogue)
         return Resolved(text, True, "facet" if facet_turn else "aspect", facet=facet,
-                        topic_block=block)  # fmt: skip
+                        municipality=named[0] if named else None, topic_block=block)  # fmt: skip
     return Resolved(q, False)
 
 
 def _with_topic(question: str, topic: str, lang: str) -> str:
     """The follow-up with its pointer word replaced by the topic, or the topic added."""
+    question = _OPENER.sub("", question).strip() or question
+    one = _ONE.search(question)
+    if one:  # "the lorry parking one" -> "the lorry parking <topic>"
+        cut = one.end() - len(one.group(0).split()[-1])
+        return question[:cut] + topic + question[one.end() :]
     # the last pointer: "hoe meten ze dat" points back with "dat", not "ze"
     m = ([None] + list(_POINTERS.finditer(question)))[-1]
     if m and m.group(0).lower() not in ("ze", "zij", "they", "hun", "their", "its"):
         word = m.group(0).lower()
+        is_ = re.match(r"['’]s\b", question[m.end() :])
+        if is_:  # "if it's working" -> "if open data is working"
+            return question[: m.start()] + f"{topic} is" + question[m.end() + is_.end() :]
         if word.startswith(("daar", "er", "hier")) and len(word) > 4:
             prep = word.removeprefix("daar").removeprefix("hier").removeprefix("er")
             return question[: m.start()] + f"{prep} {topic}" + question[m.end() :]
         return question[: m.start()] + topic + question[m.end() :]
-    base = re.sub(r"^\s*(en|and)\s+", "", question.rstrip(" ?.!"), flags=re.I)
-    base = base[:1].upper() + base[1:]
+    base = question.rstrip(" ?.!")
     joint = "bij" if lang == "nl" else "for"
     return f"{base} {joint} {topic}?"
 
 
-__all__ = ["BY_ID", "Resolved", "Turn", "resolve_followup", "searched_for", "topic_of"]
+__all__ = [
+    "BY_ID",
+    "topic_block",
+    "Resolved",
+    "Turn",
+    "municipalities_named",
+    "resolve_followup",
+    "searched_for",
+    "topic_of",
+]

@@ -47,6 +47,13 @@ CATALOGUE = {
         ("What are the risks of sensors in public space?", "pitfalls"),
         ("Waar moeten we op letten bij sensoren?", "pitfalls"),
         ("What goes wrong with it?", "pitfalls"),
+        # "mis" and "went wrong" (strong) beat the weak "in de praktijk" / "in practice"
+        ("En waar gaat het in de praktijk vaak mis?", "pitfalls"),
+        ("What tends to go wrong with mobility projects in practice?", "pitfalls"),
+        ("What went wrong with the lorry parking pilot?", "pitfalls"),
+        ("Hoe werkt dat in de praktijk?", "projects"),
+        ("how would we know if it's working?", "indicators"),
+        ("Hoe weten we of het werkt?", "indicators"),
         ("How do we measure the success of digital inclusion?", "indicators"),
         ("Hoe meten we de voortgang van de digitale agenda?", "indicators"),
         ("Which KPIs fit algorithm transparency?", "indicators"),
