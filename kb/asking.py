@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.store import Filters, Hit, Store
+from index.store import Hit, Store
+from kb.access import Viewer
 from kb.answer import Answer, BlockRef, ProjectRef, compose, make_sources, select_diverse
 from kb.catalogue import Catalogue
 from kb.query import Query
@@ -22,21 +23,25 @@ class Answerer:
         self.catalogue = catalogue
 
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
-            k: int = 5, building_block: str | None = None) -> Answer:  # fmt: skip
-        """An extractive answer with [n] citations, or an honest 'no answer'."""
-        filters = Filters(municipality=slugify(municipality) if municipality else None, kind=kind,
-                          building_block=building_block)  # fmt: skip
+            k: int = 5, building_block: str | None = None,
+            viewer: Viewer | None = None) -> Answer:  # fmt: skip
+        """An extractive answer with [n] citations, or an honest 'no answer', from what the
+        viewer may see (None: everything)."""
+        viewer = Viewer.resolve(viewer)
+        filters = viewer.filters(municipality=slugify(municipality) if municipality else None,
+                                 kind=kind, building_block=building_block)  # fmt: skip
         q = self.retriever.analyse(question)
         vector = self.retriever.embed(q)
         hits = self.retriever.retrieve(q, k=candidates(k), filters=filters, vector=vector)
         chosen = select_diverse(hits, k)
-        docs = {d: self.store.document(d) for d in {h.chunk.document_id for h in chosen}}
+        docs = {d: self.store.document(d, viewer.filters())
+                for d in {h.chunk.document_id for h in chosen}}  # fmt: skip
         # A document removed (or replaced) by another thread since the search is not cited.
         chosen = [h for h in chosen if docs[h.chunk.document_id] is not None]
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
         answered = self.retriever.confident(q, chosen)
         blocks = self.blocks_for(chosen)
-        projects = self.projects_for(q, hits, vector)
+        projects = self.projects_for(q, hits, vector, viewer=viewer)
         if not answered:
             topics = [f"{s.title} ({s.where})" if s.where else s.title for s in sources[:3]]
             text = (
@@ -67,12 +72,13 @@ class Answerer:
         ]
 
     def projects_for(self, q: Query, hits: list[Hit], vector: np.ndarray,
-                     limit: int = 3) -> list[ProjectRef]:  # fmt: skip
+                     limit: int = 3, viewer: Viewer | None = None) -> list[ProjectRef]:  # fmt: skip
         """Projects among the hits, or found by a search of the projects alone."""
+        viewer = Viewer.resolve(viewer)
         project_hits = [h for h in hits if h.chunk.project_id]
         if len(project_hits) < limit:
             project_hits = self.retriever.retrieve(
-                q, k=10, filters=Filters(kind="project"), vector=vector
+                q, k=10, filters=viewer.filters(kind="project"), vector=vector
             )
         out: list[ProjectRef] = []
         seen: set[str] = set()
@@ -81,7 +87,7 @@ class Answerer:
             if c.project_id in seen or c.project_id is None:
                 continue
             seen.add(c.project_id)
-            p = self.catalogue.project(c.project_id) or {}
+            p = self.catalogue.project(c.project_id, viewer) or {}
             out.append(ProjectRef(c.project_id, p.get("title", c.project_id), c.municipality,
                                   round(s, 4), p.get("summary", "")))  # fmt: skip
             if len(out) == limit:

@@ -47,6 +47,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Vectors below which the FAISS index is exact (flat); from there on an IVF index.",
     ),
     Setting("KB_AUTH", "", "Optional `user:password` login for the web app."),
+    Setting(
+        "KB_TRUSTED_PROXY",
+        "",
+        "Address(es) of a reverse proxy that logs users in (single sign-on), comma-separated; "
+        "only requests from it may name the user in KB_USER_HEADER. Empty: no proxy trusted.",
+    ),
+    Setting(
+        "KB_USER_HEADER",
+        "X-Forwarded-User",
+        "Header in which the trusted proxy names the logged-in user (an account of `kb users`).",
+    ),
+    Setting("KB_SESSION_HOURS", "12", "Hours a login lasts before the app asks again."),
+    Setting(
+        "KB_LOGIN_DELAY",
+        "1",
+        "Seconds a failed login makes the next attempt for that user and address wait; "
+        "doubled with each further failure (at most 5 minutes).",
+    ),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -66,6 +84,10 @@ class Settings:
     min_score: float | None = None
     flat_max: int = int(_DEFAULTS["KB_FLAT_MAX"])
     auth: str = _DEFAULTS["KB_AUTH"]
+    trusted_proxy: tuple[str, ...] = ()
+    user_header: str = _DEFAULTS["KB_USER_HEADER"]
+    session_hours: float = float(_DEFAULTS["KB_SESSION_HOURS"])
+    login_delay: float = float(_DEFAULTS["KB_LOGIN_DELAY"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +107,11 @@ class Settings:
             min_score=float(min_score) if min_score else None,
             flat_max=int(get("KB_FLAT_MAX")),
             auth=get("KB_AUTH"),
+            trusted_proxy=tuple(a.strip() for a in get("KB_TRUSTED_PROXY").split(",")
+                                if a.strip()),  # fmt: skip
+            user_header=get("KB_USER_HEADER"),
+            session_hours=float(get("KB_SESSION_HOURS")),
+            login_delay=float(get("KB_LOGIN_DELAY")),
         )
 
     @property
