@@ -154,15 +154,19 @@ class KnowledgeBase:
         return self.store.chunk_counts(Viewer.resolve(viewer).filters())
 
     def stats(self, viewer: Viewer | None = None) -> dict:
+        """Counts of what the viewer may see, the model and the index."""
+        viewer = Viewer.resolve(viewer)
         m = self.store.manifest()
-        return {
-            **self.store.counts(Viewer.resolve(viewer).filters()),
+        out = {
+            **self.store.counts(viewer.filters()),
             "model": m.get("model"),
             "dimension": int(m.get("dim", 0)),
             "index": self.store.vectors.kind,
             "home": str(self.home),
-            "generation": int(m.get("generation", 0)),
         }
+        if viewer.sees_all:  # the generation moves with hidden writes too
+            out["generation"] = int(m.get("generation", 0))
+        return out
 
     def close(self) -> None:
         self.store.close()
