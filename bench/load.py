@@ -82,7 +82,8 @@ def running_server(env: dict[str, str], timeout: float = 180) -> Iterator[str]:
 
 def _asker(url: str, n: int, offset: int, latencies: list[float], answers: list[dict],
            errors: list[str], start: threading.Barrier, auth: tuple[str, str] | None = None,
-           pool: list[str] = QUESTIONS, asked_by: list[str | None] | None = None) -> None:  # fmt: skip
+           pool: list[str] = QUESTIONS,
+           asked_by: list[str | None] | None = None) -> None:  # fmt: skip
     from gradio_client import Client
 
     try:

@@ -662,7 +662,8 @@ class Store:
             ).fetchone()
         return _doc(row) if row else None
 
-    def documents(self, kind: str | None = None, filters: Filters | None = None) -> list[DocumentRow]:
+    def documents(self, kind: str | None = None,
+                  filters: Filters | None = None) -> list[DocumentRow]:  # fmt: skip
         """The documents (of a kind) that pass the filters, by kind and title."""
         where, args = self._visible(filters)
         if kind:

@@ -89,7 +89,8 @@ class KnowledgeBase:
         """Make a document regional or municipality-only; the document as it was, or None."""
         return self.ingestor.set_visibility(document_id, visibility, Viewer.resolve(viewer))
 
-    def resolve_document(self, document_id: str, viewer: Viewer | None = None) -> DocumentRow | None:
+    def resolve_document(self, document_id: str,
+                         viewer: Viewer | None = None) -> DocumentRow | None:  # fmt: skip
         return self.ingestor.resolve_document(document_id, Viewer.resolve(viewer))
 
     def audit(self, viewer: Viewer | None = None) -> list[dict]:
@@ -143,7 +144,8 @@ class KnowledgeBase:
         return self.catalogue.building_blocks()
 
     # ---- overview -------------------------------------------------------------------------
-    def documents(self, kind: str | None = None, viewer: Viewer | None = None) -> list[DocumentRow]:
+    def documents(self, kind: str | None = None,
+                  viewer: Viewer | None = None) -> list[DocumentRow]:  # fmt: skip
         return self.store.documents(kind=kind, filters=Viewer.resolve(viewer).filters())
 
     def document(self, document_id: str, viewer: Viewer | None = None) -> DocumentRow | None:

@@ -305,7 +305,8 @@ class Ingestor:
                 return "a document of another municipality has this name or project id"
         return ""
 
-    def resolve_document(self, document_id: str, viewer: Viewer | None = None) -> DocumentRow | None:
+    def resolve_document(self, document_id: str,
+                         viewer: Viewer | None = None) -> DocumentRow | None:  # fmt: skip
         """A document the viewer may see, by id or by a unique prefix of 8+ characters."""
         filters = Viewer.resolve(viewer).filters()
         doc = self.store.document(document_id, filters)

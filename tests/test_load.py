@@ -85,7 +85,8 @@ def workspace_server(tmp_path_factory, corpus_home):
                              "municipality", "-q"], env=env, check=True, timeout=600,
                        capture_output=True)  # fmt: skip
     for name, muni in LOGINS.items():
-        role = "admin" if muni == "regional" else ("editor" if name in ("anna", "sara") else "reader")
+        role = ("admin" if muni == "regional"
+                else "editor" if name in ("anna", "sara") else "reader")  # fmt: skip
         subprocess.run(kb + ["users", "add", name, "--municipality", muni, "--role", role,
                              "--password-stdin"], env=env, check=True, timeout=300,
                        input=LOGIN_PASSWORD + "\n", text=True, capture_output=True)  # fmt: skip

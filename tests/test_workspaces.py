@@ -246,7 +246,8 @@ def test_counts_single_lookups_and_writes_respect_the_viewer(world, name):
             assert kb.remove(ids[m]["doc"], viewer=v) is None
             assert kb.set_visibility(ids[m]["doc"], "regional", viewer=v) is None
     # the map: the other municipality's dot counts only its regional project
-    counts = {mk["id"]: mk["count"] for mk in regional.project_map(kb, viewer=v).to_dict()["markers"]}
+    markers = regional.project_map(kb, viewer=v).to_dict()["markers"]
+    counts = {mk["id"]: mk["count"] for mk in markers}
     for m in SECRETS:
         assert counts[m] == (1 if m in foreign(name) else 2)
 

@@ -14,7 +14,13 @@ from bench.load import running_server
 from kb.settings import Settings
 from tests.conftest import CORPUS, make_pdf
 from tests.test_workspaces import (
-    PASSWORD, SECRETS, USERS, _project_yaml, assert_sees, foreign, text_of,
+    PASSWORD,
+    SECRETS,
+    USERS,
+    _project_yaml,
+    assert_sees,
+    foreign,
+    text_of,
 )  # fmt: skip
 
 pytestmark = pytest.mark.integration

@@ -14,6 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+
 from kb.access import LoginDelayed, Viewer
 from kb.core import KnowledgeBase
 
@@ -92,8 +95,6 @@ class Gate:
 def server(kb: KnowledgeBase, blocks, css: str = ""):
     """The FastAPI app serving `blocks` behind the login (run it with uvicorn)."""
     import gradio as gr
-    from fastapi import FastAPI, Form, Request
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
     gate = Gate(kb)
     app = FastAPI()

@@ -261,8 +261,8 @@ class Handlers:
                    if doc_id.strip() else None)  # fmt: skip
         except (AccessDenied, ValueError) as e:
             return esc(str(e)), self.document_rows(request)
-        msg = (f"{esc(doc.title)}: visible to {'the region' if visibility == 'regional' else 'its municipality'}"
-               if doc else "No document with that id.")  # fmt: skip
+        who = "the region" if visibility == "regional" else "its municipality"
+        msg = f"{esc(doc.title)}: visible to {who}" if doc else "No document with that id."
         return msg, self.document_rows(request)
 
 
@@ -327,7 +327,8 @@ def _documents_tab(h: Handlers, munis: list[str]) -> None:
         result = gr.Markdown(elem_id="upload-result")
         # One ingest at a time (it writes); questions keep their own, larger pool.
         add.click(h.upload, [files, municipality, kind, visibility], [result, docs],
-                  concurrency_limit=1, concurrency_id="ingest", api_visibility="private")  # fmt: skip
+                  concurrency_limit=1, concurrency_id="ingest",
+                  api_visibility="private")  # fmt: skip
         with gr.Row():
             doc_id = gr.Textbox(label="Document id to remove or share")
             remove = gr.Button("Remove")

@@ -445,7 +445,8 @@ def users_list(as_json) -> None:
         _json({"users": rows})
         return
     for u in rows:
-        click.echo(f"{u['name']:<24} {u['role']:<7} {u['municipality']:<24} since {u['created'][:10]}")
+        click.echo(f"{u['name']:<24} {u['role']:<7} {u['municipality']:<24} "
+                   f"since {u['created'][:10]}")  # fmt: skip
     if not rows:
         click.echo("No users: the app is open to one local user (or KB_AUTH).")
 
