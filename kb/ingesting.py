@@ -171,6 +171,11 @@ class Ingestor:
         file_id = sha256_hex(data)
         if self.store.has_document(file_id):  # same bytes: no parsing, no embedding
             doc = self.store.document(file_id)
+            if self._owner and doc and doc.visibility != "regional" and (
+                    doc.municipality != self._owner):  # fmt: skip
+                # another municipality's private copy of the same file: its id and title
+                # stay hidden (it stays theirs; the uploader has the bytes anyway)
+                return [IngestResult(name, "unchanged")]
             title = doc.title if doc else None
             return [IngestResult(name, "unchanged", document_id=file_id, title=title)]
         try:

@@ -434,3 +434,12 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path):
     kb.accounts.add("ria", "regional", "admin", PASSWORD)
     assert kb.accounts.enabled and kb.ask("document accounts").sources
     kb.close()
+
+
+def test_the_same_file_as_another_municipalitys_private_one_names_nothing(world, tmp_path):
+    kb, _, ids, src = world
+    copy = tmp_path / "gevonden.md"
+    copy.write_bytes((src / "schiedam-intern.md").read_bytes())
+    [r] = kb.ingest([copy], viewer=viewer(kb, "anna"))
+    assert r.status == "unchanged" and r.document_id is None and r.title is None
+    assert kb.document(ids["schiedam"]["doc"]).municipality == "schiedam"  # still theirs

@@ -183,6 +183,8 @@ def test_stored_files_only_for_who_may_see_them(site, name):
 
 def test_without_accounts_the_local_user_sees_everything(tmp_path):
     from kb.core import KnowledgeBase
+    from ui.access import building_page
+    from ui.app import Handlers
 
     kb = KnowledgeBase(tmp_path / "h", embedder=HashingEmbedder())
     doc = tmp_path / "d.md"
@@ -191,7 +193,17 @@ def test_without_accounts_the_local_user_sees_everything(tmp_path):
     with client(kb) as c:
         assert c.get("/config").status_code == 200
         assert c.get(f"/kb/file/{r.document_id}").status_code == 200
+    assert Handlers(kb).stats(request(None))["documents"] == 1
+    with building_page():  # the page's own config holds no private document, even so
+        assert Handlers(kb).stats()["documents"] == 0
+        assert r.document_id[:12] not in str(create_page_config(kb))
     kb.close()
+
+
+def create_page_config(kb) -> dict:
+    from ui.app import create_app
+
+    return create_app(kb).config
 
 
 # ---- the app's handlers act for the request's user --------------------------------------
@@ -229,9 +241,13 @@ def test_handlers_act_for_the_request_user(site, name):
     seen = {r[7] for r in rows}
     for m in SECRETS:
         assert (ids[m][:12] in seen) == (USERS[name][1] == "admin" or USERS[name][0] == m)
-    # before a login (a value computed while the page is built) only regional documents
+    # without a login only regional documents; so for the values the page is built with
+    from ui.access import building_page
+
     assert {r[7] for r in h.document_rows(request=None)} == {ids["regional"][:12]}
-    assert h.stats(request=None)["documents"] == 1
+    assert h.stats(request=request(None))["documents"] == 1
+    with building_page():
+        assert {r[7] for r in h.document_rows(request=None)} == {ids["regional"][:12]}
 
 
 def test_an_upload_by_a_reader_is_refused_and_an_editor_uploads_for_her_municipality(

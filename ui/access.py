@@ -11,6 +11,9 @@ the one local user, as before accounts existed.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,10 +46,28 @@ def file_url(document_id: str, page: int | None = None) -> str:
     return FILE_ROUTE + quote(document_id) + (f"#page={page}" if page else "")
 
 
+_BUILDING = contextvars.ContextVar("building_page", default=False)
+
+
+@contextlib.contextmanager
+def building_page() -> Iterator[None]:
+    """While the app is built: values computed now land in the page's config, which every
+    logged-in user gets (even when the first account is added while the app runs), so
+    they hold only what anyone may see."""
+    token = _BUILDING.set(True)
+    try:
+        yield
+    finally:
+        _BUILDING.reset(token)
+
+
 def viewer_for(kb: KnowledgeBase, request=None) -> Viewer:
     """The viewer of a Gradio request (`gr.Request`; its `username` is what `Gate.user_for`
-    said). No request (a value computed while the app is built, a direct call) sees only
-    regional documents once accounts exist; without accounts everybody is the local user."""
+    said). Without accounts everybody is the local user, except while the page is built
+    (`building_page`: regional documents only); a call without a request once accounts
+    exist sees only regional documents too."""
+    if _BUILDING.get():
+        return Viewer.public()
     if not kb.accounts.enabled:
         return Viewer.local()
     name = getattr(request, "username", None) if request is not None else None

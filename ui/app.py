@@ -21,7 +21,7 @@ from kb.core import KnowledgeBase
 from kb.records import IngestResult
 from kb.text import slugify
 from ui import check_tab, regional_tab
-from ui.access import file_url, viewer_for
+from ui.access import building_page, file_url, viewer_for
 from ui.render import CARD_CSS, answer_markdown, cards_html, esc
 
 KINDS = ["", "guide", "strategy", "project", "other"]
@@ -356,7 +356,7 @@ def _api(h: Handlers) -> None:
 def create_app(kb: KnowledgeBase) -> gr.Blocks:
     h = Handlers(kb)
     munis = [""] + [m["name"] for m in kb.municipalities()]
-    with gr.Blocks(title="MRDH digital strategy knowledge base") as app:
+    with building_page(), gr.Blocks(title="MRDH digital strategy knowledge base") as app:
         gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
         # Tabs in an explicit container: a hidden API component built by a tab module
         # between two tabs would otherwise split them into two tab bars.
