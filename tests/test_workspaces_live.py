@@ -141,3 +141,48 @@ def test_wrong_password_and_the_slow_down(live):
         r = s.post("login", data={"username": "sem", "password": PASSWORD})
         assert r.status_code == 200 and "kb-session" in r.cookies
         assert s.get("config").status_code == 200
+
+
+# ---- the real browser: the login form, then each tab as that user sees it -----------------
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["sem", "anna", "ria"])
+def test_leak_matrix_in_the_browser(live, name, tmp_path):
+    import shutil
+
+    from tests.test_browser import ARGS, CHROMIUM
+
+    if not shutil.which("chromium") and not os.path.exists(CHROMIUM):
+        pytest.skip("no chromium on this machine (apt-get install chromium); CI installs it")
+    from playwright.sync_api import sync_playwright
+
+    url, ids, _, _ = live
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url, wait_until="load")
+        assert "/login" in page.url  # no session: the login form, nothing of the app
+        page.fill("#u", name)
+        page.fill("#p", PASSWORD)
+        page.click("button[type=submit]")
+        page.get_by_role("tab", name="Documents").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Documents").click()
+        documents = page.locator("#documents")
+        documents.get_by_text("Interne notitie", exact=False).first.wait_for(
+            state="attached", timeout=60_000)  # fmt: skip
+        seen = documents.text_content() or ""
+        for tab in ("Projects", "Map", "Collaborations", "Check", "Ask"):
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(1500)
+            seen += page.locator("body").text_content() or ""
+        page.get_by_role("tab", name="Projects").click()
+        page.locator("input[aria-label='…or pick a project']").click()
+        page.wait_for_timeout(1000)
+        picks = page.locator("ul[role=listbox]").text_content() or ""
+        page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+        browser.close()
+    for m, secret in SECRETS.items():
+        hidden = m in foreign(name)
+        assert (f"Interne notitie {secret['words'][0]}" in seen) != hidden, (name, m)
+        assert (secret["project"] in picks) != hidden, (name, m, picks)
+        if hidden:
+            assert not any(w in seen + picks for w in secret["words"]), (name, m)

@@ -358,6 +358,8 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
     munis = [""] + [m["name"] for m in kb.municipalities()]
     with building_page(), gr.Blocks(title="MRDH digital strategy knowledge base") as app:
         gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
+        if kb.accounts.enabled:  # the login is ui/access.py's; so is the way out
+            gr.Markdown("[Log out](logout)", elem_id="logout")
         # Tabs in an explicit container: a hidden API component built by a tab module
         # between two tabs would otherwise split them into two tab bars.
         with gr.Tabs():
