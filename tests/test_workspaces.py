@@ -443,3 +443,12 @@ def test_the_same_file_as_another_municipalitys_private_one_names_nothing(world,
     [r] = kb.ingest([copy], viewer=viewer(kb, "anna"))
     assert r.status == "unchanged" and r.document_id is None and r.title is None
     assert kb.document(ids["schiedam"]["doc"]).municipality == "schiedam"  # still theirs
+
+
+def test_reindex_keeps_each_documents_visibility(world):
+    kb, _, ids, _ = world
+    before = {d.id: d.visibility for d in kb.documents()}
+    kb.reindex()
+    assert {d.id: d.visibility for d in kb.documents()} == before
+    assert kb.document(ids["delft"]["doc"], viewer(kb, "sem")) is None
+    assert kb.stats(viewer(kb, "sem"))["documents"] == kb.stats()["documents"] - 2
