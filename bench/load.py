@@ -81,11 +81,13 @@ def running_server(env: dict[str, str], timeout: float = 180) -> Iterator[str]:
 
 
 def _asker(url: str, n: int, offset: int, latencies: list[float], answers: list[dict],
-           errors: list[str], start: threading.Barrier) -> None:  # fmt: skip
+           errors: list[str], start: threading.Barrier, auth: tuple[str, str] | None = None,
+           pool: list[str] = QUESTIONS,
+           asked_by: list[str | None] | None = None) -> None:  # fmt: skip
     from gradio_client import Client
 
     try:
-        client = Client(url, verbose=False)
+        client = Client(url, auth=auth, verbose=False)
     except Exception as e:  # reported, never raised out of the thread
         errors.append(f"connect: {type(e).__name__}: {e}")
         start.abort()
@@ -95,7 +97,7 @@ def _asker(url: str, n: int, offset: int, latencies: list[float], answers: list[
     except threading.BrokenBarrierError:
         pass
     for i in range(n):
-        q = QUESTIONS[(offset + i) % len(QUESTIONS)]
+        q = pool[(offset + i) % len(pool)]
         t = time.perf_counter()
         try:
             a = client.predict(q, "", "", 5, api_name="/ask")
@@ -104,13 +106,16 @@ def _asker(url: str, n: int, offset: int, latencies: list[float], answers: list[
             continue
         latencies.append((time.perf_counter() - t) * 1000)
         answers.append(a)
+        if asked_by is not None:  # list.append is atomic: the two lists stay in step
+            asked_by.append(auth[0] if auth else None)
 
 
-def _uploader(url: str, path: Path, result: dict, errors: list[str]) -> None:
+def _uploader(url: str, path: Path, result: dict, errors: list[str],
+              auth: tuple[str, str] | None = None) -> None:  # fmt: skip
     from gradio_client import Client, handle_file
 
     try:
-        client = Client(url, verbose=False)
+        client = Client(url, auth=auth, verbose=False)
         t = time.perf_counter()
         out = client.predict([handle_file(str(path))], "Maassluis", "strategy", api_name="/ingest")
         result["seconds"] = round(time.perf_counter() - t, 2)
@@ -120,17 +125,27 @@ def _uploader(url: str, path: Path, result: dict, errors: list[str]) -> None:
 
 
 def run_load(url: str, clients: int = 20, questions: int = 25,
-             upload: Path | None = None) -> dict:  # fmt: skip
+             upload: Path | None = None, users: list[tuple[str, str]] | None = None,
+             pool: list[str] | None = None) -> dict:  # fmt: skip
     """`clients` threads, each its own gradio_client, asking `questions` questions in turn;
     `upload` (a file) is sent to /ingest while they ask. Returns the figures, the answers
-    and every error (an error is recorded, never raised)."""
+    and every error (an error is recorded, never raised).
+
+    Args:
+        users: (name, password) logins; client c logs in as users[c % len(users)] (the
+            upload as the first); `asked_by` in the result names each answer's user.
+        pool: the questions asked in turn (default QUESTIONS).
+    """
     latencies: list[float] = []
     answers: list[dict] = []
+    asked_by: list[str | None] = []
     errors: list[str] = []
     upload_result: dict = {}
     start = threading.Barrier(clients + (1 if upload else 0))
     threads = [
-        threading.Thread(target=_asker, args=(url, questions, c, latencies, answers, errors, start))
+        threading.Thread(target=_asker, args=(url, questions, c, latencies, answers, errors, start,
+                                              users[c % len(users)] if users else None,
+                                              pool or QUESTIONS, asked_by))  # fmt: skip
         for c in range(clients)
     ]
     if upload:
@@ -141,7 +156,7 @@ def run_load(url: str, clients: int = 20, questions: int = 25,
             except threading.BrokenBarrierError:
                 pass
             time.sleep(0.2)  # let the questions get going first
-            _uploader(url, upload, upload_result, errors)
+            _uploader(url, upload, upload_result, errors, users[0] if users else None)
 
         threads.append(threading.Thread(target=up))
     t0 = time.perf_counter()
@@ -165,7 +180,7 @@ def run_load(url: str, clients: int = 20, questions: int = 25,
         "max_ms": round(max(latencies), 1) if latencies else None,
         "upload": upload_result or None,
     }
-    return {"figures": figures, "answers": answers, "errors": errors}
+    return {"figures": figures, "answers": answers, "asked_by": asked_by, "errors": errors}
 
 
 def upload_pdf(folder: Path) -> Path:

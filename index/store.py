@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,17 @@ from index.bm25 import Bm25Index
 from index.fusion import fuse
 from index.vectors import FLAT_MAX, VectorIndex, load_index, make_index
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Visibility of a document: everyone, or only the users of its municipality (and admins).
+VISIBILITIES = ("regional", "municipality")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
   id TEXT PRIMARY KEY, key TEXT NOT NULL, source TEXT NOT NULL, title TEXT NOT NULL,
   kind TEXT NOT NULL, municipality TEXT, language TEXT, pages INTEGER, project_id TEXT,
-  added TEXT NOT NULL, stored_path TEXT, meta TEXT NOT NULL DEFAULT '{}');
+  added TEXT NOT NULL, stored_path TEXT, meta TEXT NOT NULL DEFAULT '{}',
+  visibility TEXT NOT NULL DEFAULT 'regional');
 CREATE INDEX IF NOT EXISTS documents_key ON documents(key);
 CREATE TABLE IF NOT EXISTS chunks (
   rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,
@@ -46,6 +49,18 @@ CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- filters look row ids up by these; without them a filter reads every row's vector
 CREATE INDEX IF NOT EXISTS chunks_municipality ON chunks(municipality);
 CREATE INDEX IF NOT EXISTS chunks_kind ON chunks(kind);
+-- accounts (schema 2): the password hash is argon2's encoded string, never the password
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY, municipality TEXT NOT NULL, role TEXT NOT NULL,
+  password_hash TEXT NOT NULL, created TEXT NOT NULL);
+-- a session is kept by the sha-256 of its cookie token: a copy of the database opens none
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  created REAL NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, document_id TEXT, title TEXT, municipality TEXT, visibility TEXT,
+  detail TEXT NOT NULL DEFAULT '');
 """
 
 
@@ -67,6 +82,7 @@ class DocumentRow:
     added: str = ""
     stored_path: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    visibility: str = "regional"  # regional | municipality (VISIBILITIES)
 
 
 @dataclass(frozen=True)
@@ -101,16 +117,30 @@ MODES = ("hybrid", "dense", "bm25")
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters; None means any."""
+    """Metadata filters; None means any.
+
+    `see_all` False limits everything to what one viewer may see: documents of visibility
+    'regional', and those of `viewer_municipality` (kb/access.py builds these two from the
+    user). Every search, list and count of the store goes through `sql`, so this is the one
+    place where access is enforced.
+    """
 
     municipality: str | None = None
     kind: str | None = None
     exclude_municipality: str | None = None
     building_block: str | None = None
     since: int | None = None  # only documents dated this year or later
+    viewer_municipality: str | None = None
+    see_all: bool = True
 
-    def sql(self) -> tuple[str, list[Any]]:
+    def sql(self, table: str = "chunks") -> tuple[str, list[Any]]:
+        """The WHERE clause and its arguments for the `chunks` or the `documents` table."""
         clauses, args = [], []
+        if not self.see_all:
+            visible = "(visibility = 'regional' OR municipality = ?)"
+            clauses.append(visible if table == "documents"
+                           else f"document_id IN (SELECT id FROM documents WHERE {visible})")
+            args.append(self.viewer_municipality or "")
         if self.municipality:
             clauses.append("municipality = ?")
             args.append(self.municipality)
@@ -120,13 +150,14 @@ class Filters:
         if self.exclude_municipality:
             clauses.append("(municipality IS NULL OR municipality != ?)")
             args.append(self.exclude_municipality)
-        if self.building_block:
+        if self.building_block and table == "chunks":
             clauses.append("EXISTS (SELECT 1 FROM json_each(building_blocks) WHERE value = ?)")
             args.append(self.building_block)
         if self.since:
             # The date ingest found ("2025", "2025-03-12"); undated documents are left out.
-            clauses.append("document_id IN (SELECT id FROM documents WHERE CAST(substr("
-                           "json_extract(meta, '$.date'), 1, 4) AS INTEGER) >= ?)")
+            dated = "CAST(substr(json_extract(meta, '$.date'), 1, 4) AS INTEGER) >= ?"
+            clauses.append(dated if table == "documents"
+                           else f"document_id IN (SELECT id FROM documents WHERE {dated})")
             args.append(int(self.since))
         return (" AND ".join(clauses) or "1"), args
 
@@ -141,7 +172,7 @@ _CHUNK_COLS = (
 )
 _DOC_COLS = (
     "id, key, source, title, kind, municipality, language, pages, project_id, added,"
-    " stored_path, meta"
+    " stored_path, meta, visibility"
 )
 
 
@@ -154,7 +185,7 @@ def _chunk(row: sqlite3.Row) -> ChunkRow:
 
 
 def _doc(row: sqlite3.Row) -> DocumentRow:
-    return DocumentRow(*row[:11], meta=json.loads(row[11]))
+    return DocumentRow(*row[:11], meta=json.loads(row[11]), visibility=row[12])
 
 
 class Store:
@@ -221,6 +252,9 @@ class Store:
                 schema=SCHEMA_VERSION, generation="0", index="flat",
             )  # fmt: skip
             return
+        if m.get("schema") == "1":
+            self._migrate_1_to_2()
+            m["schema"] = SCHEMA_VERSION
         if m.get("schema") != SCHEMA_VERSION:
             raise StoreError(
                 f"store schema {m.get('schema')} is not {SCHEMA_VERSION}: run `kb reindex`"
@@ -233,6 +267,22 @@ class Store:
                 f"'{m['model']}' ({m['dim']} dimensions), not '{self.model_name}' "
                 f"({self.dim}): run `kb reindex` to rebuild it with the current model"
             )
+
+    def _migrate_1_to_2(self) -> None:
+        """Schema 2 adds each document's visibility (every existing one stays 'regional')
+        and the users, sessions and audit tables (created by _SCHEMA already)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cols = {r[1] for r in self._db.execute("PRAGMA table_info(documents)")}
+                if "visibility" not in cols:
+                    self._db.execute("ALTER TABLE documents ADD COLUMN visibility TEXT NOT NULL "
+                                     "DEFAULT 'regional'")  # fmt: skip
+                self._set_manifest(schema=SCHEMA_VERSION)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _set_manifest(self, **values: str) -> None:
         self._db.executemany(
@@ -380,8 +430,13 @@ class Store:
         self._bm25 = None
 
     # ---- writes -------------------------------------------------------------------------
-    def put(self, doc: DocumentRow, chunks: Sequence[ChunkRow], vectors: np.ndarray) -> list[str]:
-        """Add a document, replacing any document with the same key. Returns replaced ids."""
+    def put(self, doc: DocumentRow, chunks: Sequence[ChunkRow], vectors: np.ndarray,
+            actor: str | None = None) -> list[str]:  # fmt: skip
+        """Add a document, replacing any document with the same key. Returns replaced ids.
+
+        Args:
+            actor: who adds it; given, the audit log records it in the same transaction.
+        """
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -394,6 +449,10 @@ class Store:
                 old_rowids = self._rowids(old)
                 db.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in old])
                 new_ids = self._insert(db, doc, chunks, vectors)
+                if actor is not None:
+                    replaced = [i for i in old if i != doc.id]
+                    self._audit(db, actor, "replaced" if replaced else "added", doc,
+                                f"replaces {', '.join(replaced)}" if replaced else "")  # fmt: skip
             # Only after the commit does the in-memory index change: readers never see
             # a document that is not in SQLite, nor half of one.
             self.vectors.remove(old_rowids)
@@ -407,10 +466,10 @@ class Store:
     ) -> list[int]:
         added = doc.added or datetime.now(UTC).isoformat(timespec="seconds")
         db.execute(
-            f"INSERT OR REPLACE INTO documents({_DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO documents({_DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc.id, doc.key, doc.source, doc.title, doc.kind, doc.municipality, doc.language,
              doc.pages, doc.project_id, added, doc.stored_path,
-             json.dumps(doc.meta, ensure_ascii=False)),
+             json.dumps(doc.meta, ensure_ascii=False), doc.visibility),
         )  # fmt: skip
         new_ids = []
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -434,9 +493,13 @@ class Store:
                                  (title, document_id)).rowcount  # fmt: skip
         return n > 0
 
-    def remove(self, document_id: str) -> bool:
+    def remove(self, document_id: str, actor: str | None = None) -> bool:
+        """Remove a document; an `actor` given, the audit log records it (same transaction)."""
         with self._lock:
             with self._transaction() as db:
+                doc = self.document(document_id)
+                if actor is not None and doc is not None:
+                    self._audit(db, actor, "removed", doc)
                 rowids = self._rowids([document_id])
                 n = db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
             self.vectors.remove(rowids)
@@ -462,6 +525,114 @@ class Store:
             self.vectors = self._rebuild_vectors(dim)
             self._after_write()
 
+    def set_visibility(self, document_id: str, visibility: str, actor: str) -> DocumentRow | None:
+        """Change a document's visibility (audited); the document as it was, or None."""
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {VISIBILITIES}")
+        with self._lock:
+            with self._transaction() as db:
+                doc = self.document(document_id)
+                if doc is not None:
+                    db.execute("UPDATE documents SET visibility = ? WHERE id = ?",
+                               (visibility, document_id))  # fmt: skip
+                    self._audit(db, actor, "visibility", replace(doc, visibility=visibility),
+                                f"{doc.visibility} -> {visibility}")  # fmt: skip
+            self._after_write()  # the generation moved: caches derived per viewer follow
+        return doc
+
+    @staticmethod
+    def _audit(db: sqlite3.Connection, actor: str, action: str, doc: DocumentRow,
+               detail: str = "") -> None:  # fmt: skip
+        db.execute(
+            "INSERT INTO audit(at, actor, action, document_id, title, municipality, visibility,"
+            " detail) VALUES (?,?,?,?,?,?,?,?)",
+            (datetime.now(UTC).isoformat(timespec="seconds"), actor, action, doc.id, doc.title,
+             doc.municipality, doc.visibility, detail),
+        )  # fmt: skip
+
+    def audit(self, filters: Filters | None = None) -> list[dict]:
+        """The audit log, oldest first; with viewer filters, only entries about documents of
+        the viewer's municipality or of regional visibility (at the time of the entry)."""
+        where, args = "1", []
+        if filters is not None and not filters.see_all:
+            where, args = "(visibility = 'regional' OR municipality = ?)", [
+                filters.viewer_municipality or ""]  # fmt: skip
+        cols = ("seq", "at", "actor", "action", "document_id", "title", "municipality",
+                "visibility", "detail")  # fmt: skip
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {', '.join(cols)} FROM audit WHERE {where} ORDER BY seq", args
+            ).fetchall()
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    # ---- accounts (no generation bump: nothing derived depends on them) ---------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def put_user(self, name: str, municipality: str, role: str, password_hash: str) -> None:
+        """Add a user, or change an existing one (their sessions end)."""
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            db.execute(
+                "INSERT INTO users(name, municipality, role, password_hash, created)"
+                " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                " municipality = excluded.municipality, role = excluded.role,"
+                " password_hash = excluded.password_hash",
+                (name, municipality, role, password_hash,
+                 datetime.now(UTC).isoformat(timespec="seconds")),
+            )  # fmt: skip
+
+    def user(self, name: str) -> dict | None:
+        """A user's row (name, municipality, role, password_hash, created), or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name, municipality, role, password_hash, created FROM users"
+                " WHERE name = ?", (name,)).fetchone()  # fmt: skip
+        keys = ("name", "municipality", "role", "password_hash", "created")
+        return dict(zip(keys, row, strict=True)) if row else None
+
+    def users(self) -> list[dict]:
+        """Every user without the password hash, by name."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, municipality, role, created FROM users ORDER BY name").fetchall()
+        return [dict(zip(("name", "municipality", "role", "created"), r, strict=True))
+                for r in rows]  # fmt: skip
+
+    def has_users(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+    def delete_user(self, name: str) -> bool:
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            return db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount > 0
+
+    def add_session(self, token_hash: str, user: str, created: float, expires: float) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE expires < ?", (created,))  # old ones go
+            db.execute("INSERT INTO sessions(token_hash, user, created, expires) VALUES"
+                       " (?,?,?,?)", (token_hash, user, created, expires))  # fmt: skip
+
+    def session(self, token_hash: str) -> tuple[str, float] | None:
+        """A session's user and expiry time (seconds since the epoch), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT user, expires FROM sessions WHERE token_hash = ?",
+                                   (token_hash,)).fetchone()  # fmt: skip
+        return (row[0], row[1]) if row else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
     def manifest_json(self, key: str):
         value = self.manifest_value(key)
         return json.loads(value) if value else None
@@ -478,6 +649,23 @@ class Store:
         return np.array(out, dtype=np.int64)
 
     # ---- reads ----------------------------------------------------------------------------
+    def _visible(self, filters: Filters | None) -> tuple[str, list[Any]]:
+        """The documents-table clause of filters (only their kind, municipality and access)."""
+        return (filters or Filters()).sql("documents")
+
+    def hides_any(self, filters: Filters) -> bool:
+        """Is any document hidden from the filters' viewer? When none is, a search need not
+        list the allowed row ids (the common case: a store without private documents)."""
+        if filters.see_all:
+            return False
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM documents WHERE visibility != 'regional'"
+                " AND (municipality IS NULL OR municipality != ?) LIMIT 1",
+                (filters.viewer_municipality or "",),
+            ).fetchone()
+        return row is not None
+
     def has_document(self, document_id: str) -> bool:
         with self._lock:
             row = self._db.execute(
@@ -485,25 +673,30 @@ class Store:
             ).fetchone()
             return row is not None
 
-    def document(self, document_id: str) -> DocumentRow | None:
+    def document(self, document_id: str, filters: Filters | None = None) -> DocumentRow | None:
+        """A document by id; None also when the filters' viewer may not see it."""
+        where, args = self._visible(filters)
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_DOC_COLS} FROM documents WHERE id = ?", (document_id,)
+                f"SELECT {_DOC_COLS} FROM documents WHERE id = ? AND {where}", [document_id, *args]
             ).fetchone()
         return _doc(row) if row else None
 
-    def documents(self, kind: str | None = None) -> list[DocumentRow]:
-        sql = f"SELECT {_DOC_COLS} FROM documents"
-        args: tuple = ()
+    def documents(self, kind: str | None = None,
+                  filters: Filters | None = None) -> list[DocumentRow]:  # fmt: skip
+        """The documents (of a kind) that pass the filters, by kind and title."""
+        where, args = self._visible(filters)
         if kind:
-            sql, args = sql + " WHERE kind = ?", (kind,)
+            where, args = f"{where} AND kind = ?", [*args, kind]
+        sql = f"SELECT {_DOC_COLS} FROM documents WHERE {where} ORDER BY kind, title"
         with self._lock:
-            return [_doc(r) for r in self._db.execute(sql + " ORDER BY kind, title", args)]
+            return [_doc(r) for r in self._db.execute(sql, args)]
 
-    def document_by_key(self, key: str) -> DocumentRow | None:
+    def document_by_key(self, key: str, filters: Filters | None = None) -> DocumentRow | None:
+        where, args = self._visible(filters)
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_DOC_COLS} FROM documents WHERE key = ?", (key,)
+                f"SELECT {_DOC_COLS} FROM documents WHERE key = ? AND {where}", [key, *args]
             ).fetchone()
         return _doc(row) if row else None
 
@@ -541,6 +734,8 @@ class Store:
 
     def allowed_rowids(self, filters: Filters) -> np.ndarray | None:
         """Row ids that pass the filters; None when nothing is filtered."""
+        if not filters.see_all and not self.hides_any(filters):
+            filters = replace(filters, see_all=True)
         if filters.empty:
             return None
         where, args = filters.sql()
@@ -607,24 +802,33 @@ class Store:
                 hits.append(Hit(rows[i], float(score), float(cos or 0.0), float(lex.get(i, 0.0))))
             return hits
 
-    def counts(self) -> dict:
+    def counts(self, filters: Filters | None = None) -> dict:
+        """Documents, chunks and projects that pass the filters (a viewer's counts)."""
+        filters = filters or Filters()
+        docs, dargs = filters.sql("documents")
+        chunks_where, cargs = filters.sql("chunks")
         with self._lock:
-            by_kind = dict(
-                self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall()
-            )
-            chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            by_kind = dict(self._db.execute(
+                f"SELECT kind, COUNT(*) FROM documents WHERE {docs} GROUP BY kind", dargs
+            ).fetchall())  # fmt: skip
+            chunks = self._db.execute(
+                f"SELECT COUNT(*) FROM chunks WHERE {chunks_where}", cargs
+            ).fetchone()[0]
         return {
             "documents": sum(by_kind.values()), "chunks": chunks,
-            "projects": by_kind.get("project", 0), "vectors": self.vectors.ntotal,
+            "projects": by_kind.get("project", 0),
+            # the index's own total would count hidden chunks too
+            "vectors": self.vectors.ntotal if filters.see_all else chunks,
             "by_kind": by_kind,
         }  # fmt: skip
 
-    def chunk_counts(self) -> dict[str, int]:
-        """Number of chunks per document id."""
+    def chunk_counts(self, filters: Filters | None = None) -> dict[str, int]:
+        """Number of chunks per document id (of the documents that pass the filters)."""
+        where, args = (filters or Filters()).sql("chunks")
         with self._lock:
-            return dict(
-                self._db.execute("SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id")
-            )
+            return dict(self._db.execute(
+                f"SELECT document_id, COUNT(*) FROM chunks WHERE {where} GROUP BY document_id",
+                args))  # fmt: skip
 
     def rebuild_caches(self) -> None:
         """Derive the FAISS file and the BM25 folder of this generation from SQLite again

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from index.store import Filters, Hit, Store
+from kb.access import Viewer
 from kb.answer import Answer, BlockRef, ProjectRef, make_sources, select_diverse
 from kb.catalogue import Catalogue
 from kb.compose import answer_language, compose_answer, wanted_section, with_projects, with_section
@@ -43,16 +44,18 @@ class Answerer:
     def ask(self, question: str, municipality: str | None = None, kind: str | None = None,
             k: int = 5, building_block: str | None = None,
             history: Sequence[Turn | dict] | None = None,
-            since: int | None = None) -> Answer:  # fmt: skip
+            since: int | None = None, viewer: Viewer | None = None) -> Answer:  # fmt: skip
         """A cited answer in the question's language, or an honest 'no answer'.
 
         Args:
             history: the earlier turns of the conversation, oldest first; a follow-up
                 ("En in Delft?") is resolved against the last one.
             since: only documents dated this year or later.
+            viewer: whose answer it is: only documents they may see (None: everything).
         """
+        viewer = Viewer.resolve(viewer)
         r = self.resolve(question, history)
-        filters = Filters(
+        filters = viewer.filters(
             municipality=slugify(municipality) if municipality else r.municipality,
             kind=kind or r.kind, building_block=building_block or r.building_block,
             since=since,
@@ -63,15 +66,17 @@ class Answerer:
         hits = self.retriever.retrieve(q, k=candidates(k), filters=filters, vector=vector)
         found = self._present(select_diverse(hits, k))
         answered = self.retriever.confident(q, found)
-        chosen = self._present(self._complete(q, lang, r, found, filters, vector))
-        docs = {h.chunk.document_id: self.store.document(h.chunk.document_id) for h in chosen}
+        chosen = self._present(self._complete(q, lang, r, found, filters, vector, viewer))
+        seen = viewer.filters()
+        docs = {h.chunk.document_id: self.store.document(h.chunk.document_id, seen)
+                for h in chosen}  # fmt: skip
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
         blocks = self.blocks_for(chosen)
-        projects = self.projects_for(q, hits, vector)
+        projects = self.projects_for(q, hits, vector, viewer=viewer)
         composed = compose_answer(
             r.question, lang, chosen, docs, self.catalogue.building_blocks(),  # type: ignore[arg-type]
             self.catalogue.municipalities(), answered=answered, facet=r.facet,
-            project_titles=self.catalogue.project_titles(),
+            project_titles=self.catalogue.project_titles(viewer),
         )  # fmt: skip
         text, written_by, note = composed.text, "composed", None
         if answered and self.llm is not None:
@@ -96,17 +101,17 @@ class Answerer:
         return [h for h in hits if self.store.has_document(h.chunk.document_id)]
 
     def _complete(self, q: Query, lang: str, r: Resolved, hits: list[Hit], filters: Filters,
-                  vector: np.ndarray) -> list[Hit]:  # fmt: skip
+                  vector: np.ndarray, viewer: Viewer) -> list[Hit]:  # fmt: skip
         """The sources with the guide section the question asks for (its facet of the block
         the hits are about) and, for a question about projects, the projects."""
         wanted = wanted_section(r.question, lang, hits, block=r.topic_block)
         if wanted:
-            block_filter = Filters(kind="guide", building_block=wanted[0])
+            block_filter = viewer.filters(kind="guide", building_block=wanted[0])
             guide = self.retriever.retrieve(q, k=30, vector=vector, filters=block_filter)
             hits = with_section(hits, guide, *wanted)
         asks_projects = (r.facet or facet_of_question(r.question, lang)) == "projects"
         if asks_projects and filters.kind != "project":
-            found = self.retriever.retrieve(q, k=10, vector=vector, filters=Filters(
+            found = self.retriever.retrieve(q, k=10, vector=vector, filters=viewer.filters(
                 kind="project", municipality=filters.municipality))  # fmt: skip
             hits = with_projects(hits, found)
         return hits
@@ -129,13 +134,14 @@ class Answerer:
             for b, s in best
         ]
 
-    def projects_for(self, q: Query, hits: list[Hit], vector: np.ndarray,
-                     limit: int = 3) -> list[ProjectRef]:  # fmt: skip
+    def projects_for(self, q: Query, hits: list[Hit], vector: np.ndarray, limit: int = 3,
+                     viewer: Viewer | None = None) -> list[ProjectRef]:  # fmt: skip
         """Projects among the hits, or found by a search of the projects alone."""
+        viewer = Viewer.resolve(viewer)
         project_hits = [h for h in hits if h.chunk.project_id]
         if len(project_hits) < limit:
             project_hits = self.retriever.retrieve(
-                q, k=10, filters=Filters(kind="project"), vector=vector
+                q, k=10, filters=viewer.filters(kind="project"), vector=vector
             )
         out: list[ProjectRef] = []
         seen: set[str] = set()
@@ -144,7 +150,7 @@ class Answerer:
             if c.project_id in seen or c.project_id is None:
                 continue
             seen.add(c.project_id)
-            p = self.catalogue.project(c.project_id) or {}
+            p = self.catalogue.project(c.project_id, viewer) or {}
             out.append(ProjectRef(c.project_id, p.get("title", c.project_id), c.municipality,
                                   round(s, 4), p.get("summary", "")))  # fmt: skip
             if len(out) == limit:

@@ -10,6 +10,7 @@ import yaml
 
 from index.store import Store
 from ingest.projects import STAGES, STATUSES
+from kb.access import Viewer
 from kb.cache import Derived
 
 __all__ = ["Catalogue", "STAGES", "STATUSES"]
@@ -55,18 +56,24 @@ class Catalogue:
         return self.cache.get("blocks", self.store.generation, build)
 
     # ---- projects -------------------------------------------------------------------------
-    def project(self, project_id: str) -> dict | None:
-        doc = self.store.document_by_key(f"project:{project_id}")
+    def project(self, project_id: str, viewer: Viewer | None = None) -> dict | None:
+        """A project record; None also when the viewer may not see it."""
+        doc = self.store.document_by_key(f"project:{project_id}",
+                                         Viewer.resolve(viewer).filters())  # fmt: skip
         return doc.meta.get("project") if doc else None
 
-    def projects(self) -> list[dict]:
+    def projects(self, viewer: Viewer | None = None) -> list[dict]:
+        """The project records the viewer may see (None: all)."""
         return [
             d.meta["project"]
-            for d in self.store.documents(kind="project")
+            for d in self.store.documents(kind="project", filters=Viewer.resolve(viewer).filters())
             if "project" in d.meta
         ]
 
-    def project_titles(self) -> dict[str, str]:
-        """{project id: title}, cached until the store changes."""
-        return self.cache.get("project_titles", self.store.generation,
-                              lambda: {p["id"]: p["title"] for p in self.projects()})  # fmt: skip
+    def project_titles(self, viewer: Viewer | None = None) -> dict[str, str]:
+        """{project id: title} of the projects the viewer may see, cached until the store
+        changes."""
+        v = Viewer.resolve(viewer)
+        scope = "all" if v.sees_all else f"municipality:{v.municipality or ''}"
+        return self.cache.get(f"project_titles:{scope}", self.store.generation,
+                              lambda: {p["id"]: p["title"] for p in self.projects(v)})  # fmt: skip

@@ -22,6 +22,7 @@ from index.store import ChunkRow, DocumentRow
 from ingest import Document, IngestError
 from ingest.loader import load_file
 from kb import tagging
+from kb.access import AccessDenied, Viewer
 from kb.answer import snippet
 from kb.text import sentences, slugify
 
@@ -213,12 +214,14 @@ def join_parts(parts: list[str]) -> str:
     return text
 
 
-def _perspectives(kb: KnowledgeBase, block_id: str) -> tuple[list[str], str, list[str]]:
-    """The guide's action perspectives for a block, where they are, and its related projects."""
+def _perspectives(kb: KnowledgeBase, block_id: str,
+                  viewer: Viewer | None = None) -> tuple[list[str], str, list[str]]:  # fmt: skip
+    """The guide's action perspectives for a block, where they are, and its related projects
+    (from the guides the viewer may see)."""
     where = ""
     parts: list[str] = []
     related: list[str] = []
-    for doc in kb.store.documents(kind="guide"):
+    for doc in kb.documents(kind="guide", viewer=viewer):
         for c in kb.store.chunks_of(doc.id):
             if block_id not in c.building_blocks:
                 continue
@@ -314,12 +317,16 @@ def check(
     municipality: str | None = None,
     add: bool = False,
     password: str | None = None,
+    viewer: Viewer | None = None,
 ) -> CheckResult:
     """Check a strategy document against the guide's building blocks.
 
     Args:
         municipality: whose strategy it is (name or id); by default from the PDF's info.
-        add: also add the document to the knowledge base (otherwise nothing is stored).
+        add: also add the document to the knowledge base (otherwise nothing is stored), as a
+            `municipality` document when it has one: a draft is its municipality's own.
+        viewer: whose check: the gaps' projects and the guide are those the viewer may see;
+            adding needs an editor of the draft's municipality (or an admin).
 
     Raises:
         CheckError: no guide with building blocks in the knowledge base, or an unusable file.
@@ -329,17 +336,23 @@ def check(
         raise CheckError(
             "the knowledge base holds no guide with building blocks: ingest the guide first"
         )
+    viewer = Viewer.resolve(viewer)
+    if add:
+        try:  # refused before any work: a reader, or an editor of another municipality
+            municipality = viewer.owner(municipality) or municipality
+        except AccessDenied as e:
+            raise CheckError(str(e)) from e
     d = read(kb, pdf_path, municipality, password)
     blocks = coverage(d, protos, kb.building_blocks())
     gaps = []
-    catalogue = kb.projects()
+    catalogue = kb.projects(viewer)
     for b in blocks:
         if b.status == "covered":
             continue
-        items, where, related = _perspectives(kb, b.id)
+        items, where, related = _perspectives(kb, b.id, viewer)
         projects = _projects(catalogue, b.id, d.doc.municipality, related)
         gaps.append(Gap(b.id, b.name, b.stage, b.status, items, where, projects))
-    added = _add(kb, d) if add else None
+    added = _add(kb, d, viewer) if add else None
     return CheckResult(
         source=Path(pdf_path).name,
         title=d.doc.title,
@@ -354,6 +367,10 @@ def check(
     )
 
 
-def _add(kb: KnowledgeBase, d: Draft) -> str:
-    """Store the checked document as an ingest would, reusing its vectors."""
-    return kb.ingestor.add_prepared((d.row, d.rows, d.vectors), d.doc, d.data)
+def _add(kb: KnowledgeBase, d: Draft, viewer: Viewer) -> str:
+    """Store the checked draft as an ingest would, reusing its vectors: visible to its
+    municipality only (`kb visibility DOC_ID regional` shares it); a draft of no municipality
+    (only admins and the local user add one) is regional."""
+    visibility = "municipality" if d.doc.municipality else "regional"
+    return kb.ingestor.add_prepared((d.row, d.rows, d.vectors), d.doc, d.data,
+                                    visibility=visibility, actor=viewer.name)  # fmt: skip

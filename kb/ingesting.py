@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder
-from index.store import ChunkRow, DocumentRow, Store
+from index.store import VISIBILITIES, ChunkRow, DocumentRow, Store
 from ingest import Document, IngestError
 from ingest.chunk import Chunker
 from ingest.loader import load_file
 from ingest.projects import Project
 from ingest.records import sha256_hex
+from kb.access import AccessDenied, Viewer
 from kb.batches import EmbedBatches
 from kb.catalogue import Catalogue
 from kb.records import IngestResult
@@ -48,6 +49,10 @@ class Ingestor:
         self.batch_embedding = True  # False: embed and store each document on its own
         self._chunker: Chunker | None = None
         self._batch: EmbedBatches | None = None  # set while ingest() runs
+        # Who adds, for whom, and for whose eyes: set while ingest() runs.
+        self._actor: str | None = None
+        self._owner: str | None = None  # an editor's municipality: every document is theirs
+        self._visibility = "regional"
 
     # ---- one document ---------------------------------------------------------------------
     @property
@@ -90,6 +95,7 @@ class Ingestor:
     def prepare(
         self, doc: Document, data: bytes | None, added: str = "",
         planned: tuple[list, list[str], np.ndarray] | None = None,
+        visibility: str = "regional",
     ) -> Prepared:
         """Chunk and embed a document into the rows the store keeps.
 
@@ -115,19 +121,21 @@ class Ingestor:
             id=doc.id, key=doc.key, source=doc.source, title=doc.title, kind=doc.kind,
             municipality=doc.municipality, language=doc.language, pages=doc.pages,
             project_id=doc.project_id, added=added, stored_path=self.store_copy(doc, data),
-            meta=doc.meta,
+            meta=doc.meta, visibility=visibility,
         )  # fmt: skip
         return row, rows, vectors
 
-    def add_prepared(self, prepared: Prepared, doc: Document, data: bytes | None) -> str:
+    def add_prepared(self, prepared: Prepared, doc: Document, data: bytes | None,
+                     visibility: str = "regional", actor: str = "local") -> str:  # fmt: skip
         """Store a document prepared earlier (a checked draft), keeping its file: 'added',
         'replaced', or 'unchanged' when the same bytes are in the store already."""
         row, rows, vectors = prepared
         with self.lock:
             if self.store.has_document(doc.id):
                 return "unchanged"
-            row = dataclasses.replace(row, stored_path=self.store_copy(doc, data))
-            replaced = self.store.put(row, rows, vectors)
+            row = dataclasses.replace(row, stored_path=self.store_copy(doc, data),
+                                      visibility=visibility)  # fmt: skip
+            replaced = self.store.put(row, rows, vectors, actor=actor)
             self.tagger.sync()
         return "replaced" if replaced else "added"
 
@@ -136,15 +144,15 @@ class Ingestor:
             chunks, texts = self.chunk_texts(doc)
             self._batch.add(doc, data, chunks, texts)
             return "pending", len(chunks)
-        row, rows, vectors = self.prepare(doc, data)
-        replaced = self.store.put(row, rows, vectors)
+        row, rows, vectors = self.prepare(doc, data, visibility=self._visibility)
+        replaced = self.store.put(row, rows, vectors, actor=self._actor)
         return ("replaced" if replaced else "added"), len(rows)
 
     def _store_planned(self, doc: Document, data: bytes | None,
                        planned: tuple[list, list[str], np.ndarray]) -> str:  # fmt: skip
         """Store a document whose chunks were embedded in a batch: 'added' or 'replaced'."""
-        row, rows, vecs = self.prepare(doc, data, planned=planned)
-        return "replaced" if self.store.put(row, rows, vecs) else "added"
+        row, rows, vecs = self.prepare(doc, data, planned=planned, visibility=self._visibility)
+        return "replaced" if self.store.put(row, rows, vecs, actor=self._actor) else "added"
 
     # ---- files ----------------------------------------------------------------------------
     def _ingest_item(
@@ -163,6 +171,11 @@ class Ingestor:
         file_id = sha256_hex(data)
         if self.store.has_document(file_id):  # same bytes: no parsing, no embedding
             doc = self.store.document(file_id)
+            if self._owner and doc and doc.visibility != "regional" and (
+                    doc.municipality != self._owner):  # fmt: skip
+                # another municipality's private copy of the same file: its id and title
+                # stay hidden (it stays theirs; the uploader has the bytes anyway)
+                return [IngestResult(name, "unchanged")]
             title = doc.title if doc else None
             return [IngestResult(name, "unchanged", document_id=file_id, title=title)]
         try:
@@ -184,7 +197,13 @@ class Ingestor:
         for doc in loaded.documents:
             if doc.municipality:
                 doc = dataclasses.replace(doc, municipality=slugify(doc.municipality))
+            if self._owner:  # an editor adds for their own municipality, whatever a file says
+                doc = dataclasses.replace(doc, municipality=self._owner)
             label = name if single else f"{name}: {doc.project_id or doc.title}"
+            refused = self._refusal(doc)
+            if refused:
+                results.append(IngestResult(label, "failed", refused))
+                continue
             if self.store.has_document(doc.id) or (self._batch and self._batch.holds(doc.id)):
                 results.append(
                     IngestResult(label, "unchanged", document_id=doc.id, title=doc.title)
@@ -209,9 +228,26 @@ class Ingestor:
         password: str | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
         progress: bool = False,
+        visibility: str = "regional",
+        viewer: Viewer | None = None,
     ) -> list[IngestResult]:
-        """Ingest files and folders; one result per file (or per catalogue record)."""
+        """Ingest files and folders; one result per file (or per catalogue record).
+
+        Args:
+            visibility: 'regional' or 'municipality' (only that municipality's users).
+            viewer: who adds them; an editor for their own municipality only.
+
+        Raises:
+            AccessDenied: a reader, or an editor naming another municipality.
+        """
         from tqdm import tqdm
+
+        viewer = Viewer.resolve(viewer)
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+        owner = viewer.owner(municipality)  # raises for a reader or a foreign municipality
+        if not viewer.sees_all:
+            municipality = owner
 
         paths = [Path(p) for p in paths]
         for p in paths:
@@ -234,6 +270,8 @@ class Ingestor:
                     on_result(r)
 
         with self.lock, self.store.batch():
+            self._actor, self._visibility = viewer.name, visibility
+            self._owner = None if viewer.sees_all else owner
             batch = self._batch = (
                 EmbedBatches(self.embedder, self._store_planned, emit)
                 if self.batch_embedding else None
@@ -256,38 +294,84 @@ class Ingestor:
             finally:
                 if batch:
                     batch.close()
-                self._batch = None
+                self._batch, self._actor, self._owner = None, None, None
+                self._visibility = "regional"
             self.tagger.sync()  # a new guide re-tags what came before it
         return results
 
     # ---- remove and reindex ---------------------------------------------------------------
-    def resolve_document(self, document_id: str) -> DocumentRow | None:
-        """A document by id, or by a unique prefix of at least 8 characters."""
-        doc = self.store.document(document_id)
+    def _refusal(self, doc: Document) -> str:
+        """Why this document may not be stored in this ingest ('' when it may)."""
+        if self._visibility == "municipality" and not doc.municipality:
+            return "visibility 'municipality' needs a municipality (--municipality)"
+        if self._owner:  # an editor never replaces another municipality's document
+            existing = self.store.document_by_key(doc.key)
+            if existing is not None and existing.municipality != self._owner:
+                return "a document of another municipality has this name or project id"
+        return ""
+
+    def resolve_document(self, document_id: str,
+                         viewer: Viewer | None = None) -> DocumentRow | None:  # fmt: skip
+        """A document the viewer may see, by id or by a unique prefix of 8+ characters."""
+        filters = Viewer.resolve(viewer).filters()
+        doc = self.store.document(document_id, filters)
         if doc or len(document_id) < 8:
             return doc
-        matches = [d for d in self.store.documents() if d.id.startswith(document_id)]
+        matches = [d for d in self.store.documents(filters=filters) if d.id.startswith(document_id)]
         return matches[0] if len(matches) == 1 else None
 
-    def set_title(self, document_id: str, title: str) -> DocumentRow | None:
-        """Change a document's title (id or unique prefix); the document, or None."""
-        doc = self.resolve_document(document_id)
+    def set_title(self, document_id: str, title: str,
+                  viewer: Viewer | None = None) -> DocumentRow | None:  # fmt: skip
+        """Change a document's title (id or unique prefix; its municipality's editors,
+        admins); the document, or None when the viewer sees no such document or the title
+        is empty."""
+        viewer = Viewer.resolve(viewer)
+        doc = self.resolve_document(document_id, viewer)
         title = " ".join(title.split())
         if doc is None or not title:
             return None
+        if not viewer.may_edit(doc.municipality):
+            raise AccessDenied(f"{viewer.name} may not change documents of "
+                               f"{doc.municipality or 'the region'}")  # fmt: skip
         with self.lock:
             self.store.set_title(doc.id, title[:300])
         return self.store.document(doc.id)
 
-    def remove(self, document_id: str) -> DocumentRow | None:
-        """Remove a document by id (a unique prefix of at least 8 characters will do)."""
-        doc = self.resolve_document(document_id)
+    def remove(self, document_id: str, viewer: Viewer | None = None) -> DocumentRow | None:
+        """Remove a document by id (a unique prefix of at least 8 characters will do).
+
+        Raises:
+            AccessDenied: the viewer may see it but not edit it.
+        """
+        viewer = Viewer.resolve(viewer)
+        doc = self.resolve_document(document_id, viewer)
         if doc is None:
             return None
+        if not viewer.may_edit(doc.municipality):
+            raise AccessDenied(f"{viewer.name} may not remove documents of "
+                               f"{doc.municipality or 'the region'}")  # fmt: skip
         with self.lock:
-            self.store.remove(doc.id)
+            self.store.remove(doc.id, actor=viewer.name)
             self.tagger.sync()
         return doc
+
+    def set_visibility(self, document_id: str, visibility: str,
+                       viewer: Viewer | None = None) -> DocumentRow | None:  # fmt: skip
+        """Change a document's visibility (its municipality's editors, admins); the document
+        as it was, or None when the viewer sees no such document."""
+        viewer = Viewer.resolve(viewer)
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+        doc = self.resolve_document(document_id, viewer)
+        if doc is None:
+            return None
+        if not viewer.may_edit(doc.municipality):
+            raise AccessDenied(f"{viewer.name} may not change documents of "
+                               f"{doc.municipality or 'the region'}")  # fmt: skip
+        if visibility == "municipality" and not doc.municipality:
+            raise ValueError("a document without a municipality cannot be municipality-only")
+        with self.lock:
+            return self.store.set_visibility(doc.id, visibility, viewer.name)
 
     def reindex(self, progress: bool = False) -> int:
         """Re-chunk and re-embed every document with the current model; returns the count.
@@ -307,7 +391,8 @@ class Ingestor:
                 if doc is None:  # no stored copy to re-read: re-embed the chunks we have
                     entries.append(self._reembed(row))
                 else:
-                    entries.append(self.prepare(doc, data, added=row.added))
+                    entries.append(self.prepare(doc, data, added=row.added,
+                                                visibility=row.visibility))  # fmt: skip
             self.store.replace_all(
                 (self.embedder.name, self.embedder.dim, self.embedder.fingerprint), entries
             )

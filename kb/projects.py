@@ -8,8 +8,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from index.embedder import Embedder
-from index.store import Filters, Store
+from index.store import Store
 from ingest.projects import Project
+from kb.access import Viewer
 from kb.catalogue import Catalogue
 from kb.records import SimilarProject
 from kb.text import slugify, terms
@@ -34,6 +35,7 @@ class ProjectFinder:
         themes: Iterable[str] | None = None,
         stage: str | None = None,
         status: str | None = None,
+        viewer: Viewer | None = None,
     ) -> list[SimilarProject]:
         """Comparable projects for a free text or for a project (its own municipality excluded
         by default, unless `exclude_municipality` is given as '').
@@ -41,7 +43,9 @@ class ProjectFinder:
         Args:
             themes: keep projects with at least one of these themes.
             stage, status: keep projects at this value-chain stage / with this status.
+            viewer: only projects (and a base project) this viewer may see; None: all.
         """
+        viewer = Viewer.resolve(viewer)
         wanted_themes = {t for t in (themes or []) if t}
 
         def keep(p: dict) -> bool:
@@ -53,10 +57,10 @@ class ProjectFinder:
 
         base: dict | None = None
         if project_id:
-            base = self.catalogue.project(project_id)
+            base = self.catalogue.project(project_id, viewer)
             if base is None:
                 raise KeyError(f"no project with id '{project_id}'")
-            doc = self.store.document_by_key(f"project:{project_id}")
+            doc = self.store.document_by_key(f"project:{project_id}", viewer.filters())
             rowids = [c.rowid for c in self.store.chunks_of(doc.id)]  # type: ignore[union-attr]
             vec = self.store.vectors_of(rowids).mean(axis=0)  # type: ignore[arg-type]
             vec = vec / (np.linalg.norm(vec) or 1.0)
@@ -68,8 +72,8 @@ class ProjectFinder:
             query_text = text
         else:
             raise ValueError("give a text or a project id")
-        filters = Filters(kind="project", exclude_municipality=slugify(exclude_municipality)
-                          if exclude_municipality else None)  # fmt: skip
+        filters = viewer.filters(kind="project", exclude_municipality=slugify(
+            exclude_municipality) if exclude_municipality else None)  # fmt: skip
         # Record filters apply after the search: look at every project chunk when they are set.
         depth = k * 4 + 4 if not (wanted_themes or stage or status) else 10_000
         hits = self.store.search(vec, depth, filters, text=query_text, mode=self.mode)
@@ -80,7 +84,7 @@ class ProjectFinder:
             if c.project_id in seen or c.project_id is None:
                 continue
             seen.add(c.project_id)
-            p = self.catalogue.project(c.project_id)
+            p = self.catalogue.project(c.project_id, viewer)
             if p is None or not keep(p):
                 continue
             out.append(self._entry(p, score, base, text))

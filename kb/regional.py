@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.store import Filters
 from ingest.projects import STAGES, STATUSES
+from kb.access import Viewer
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
@@ -247,8 +247,9 @@ def build_map(projects: list[dict], municipalities: list[dict], theme: str | Non
 
 
 def project_map(kb: KnowledgeBase, theme: str | None = None, stage: str | None = None,
-                status: str | None = None) -> ProjectMap:  # fmt: skip
-    return build_map(kb.projects(), kb.municipalities(), theme, stage, status)
+                status: str | None = None, viewer: Viewer | None = None) -> ProjectMap:  # fmt: skip
+    """The map of the projects the viewer may see (None: all)."""
+    return build_map(kb.projects(viewer), kb.municipalities(), theme, stage, status)
 
 
 def filter_options(projects: Iterable[dict]) -> dict[str, list[str]]:
@@ -297,15 +298,17 @@ def centred(vectors: np.ndarray, languages: list[str | None]) -> np.ndarray:
     return out / np.where(norms > 0, norms, 1.0)
 
 
-def project_vectors(kb: KnowledgeBase) -> ProjectVectors:
+def project_vectors(kb: KnowledgeBase, viewer: Viewer | None = None) -> ProjectVectors:
     """Computed once per store generation (the slider in the app only re-filters).
 
     A project's vector is the mean of its chunks' vectors, normalised; similarities are
-    cosines of these vectors after centring them per language (see `centred`).
+    cosines of these vectors after centring them per language (see `centred`). Only the
+    projects the viewer may see take part (their centring too), kept per viewer scope.
     """
+    viewer = Viewer.resolve(viewer)
 
     def build() -> ProjectVectors:
-        rowids = kb.store.allowed_rowids(Filters(kind="project"))
+        rowids = kb.store.allowed_rowids(viewer.filters(kind="project"))
         chunks = kb.store.chunks(rowids) if rowids is not None else {}
         by_project: dict[str, list[int]] = {}
         language: dict[str, str | None] = {}
@@ -326,7 +329,7 @@ def project_vectors(kb: KnowledgeBase) -> ProjectVectors:
         m = centred(np.stack(means).astype(np.float32), [language[pid] for pid in ids])
         return ProjectVectors(ids, m @ m.T)
 
-    return kb.cache.get("regional.project_vectors", kb.store.generation, build)
+    return kb.cache.get(f"regional.project_vectors:{viewer.scope}", kb.store.generation, build)
 
 
 @dataclass(frozen=True)
@@ -504,14 +507,16 @@ def build_collaborations(
     return Collaborations(threshold, opps, where, usable)
 
 
-def collaborations(kb: KnowledgeBase, threshold: float = DEFAULT_THRESHOLD) -> Collaborations:
+def collaborations(kb: KnowledgeBase, threshold: float = DEFAULT_THRESHOLD,
+                   viewer: Viewer | None = None) -> Collaborations:  # fmt: skip
+    """Collaboration opportunities among the projects the viewer may see (None: all)."""
     catalogue = kb.building_blocks()
 
     def block_name(b: str) -> str:
         return str(catalogue.get(b, {}).get("name") or b.replace("-", " ").capitalize())
 
-    return build_collaborations(kb.projects(), project_vectors(kb), kb.municipalities(),
-                                threshold, block_name)  # fmt: skip
+    return build_collaborations(kb.projects(viewer), project_vectors(kb, viewer),
+                                kb.municipalities(), threshold, block_name)  # fmt: skip
 
 
 def similarity_distribution(kb: KnowledgeBase) -> dict:

@@ -68,6 +68,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds to wait for the language model before showing the composed answer with "
         "the reason.",
     ),
+    Setting(
+        "KB_TRUSTED_PROXY",
+        "",
+        "Address(es) of a reverse proxy that logs users in (single sign-on), comma-separated; "
+        "only requests from it may name the user in KB_USER_HEADER. Empty: no proxy trusted.",
+    ),
+    Setting(
+        "KB_USER_HEADER",
+        "X-Forwarded-User",
+        "Header in which the trusted proxy names the logged-in user (an account of `kb users`).",
+    ),
+    Setting("KB_SESSION_HOURS", "12", "Hours a login lasts before the app asks again."),
+    Setting(
+        "KB_LOGIN_DELAY",
+        "1",
+        "Seconds a failed login makes the next attempt for that user and address wait; "
+        "doubled with each further failure (at most 5 minutes).",
+    ),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -92,6 +110,10 @@ class Settings:
     llm_model: str = _DEFAULTS["KB_LLM_MODEL"]
     llm_api_key: str = _DEFAULTS["KB_LLM_API_KEY"]
     llm_timeout: float = float(_DEFAULTS["KB_LLM_TIMEOUT"])
+    trusted_proxy: tuple[str, ...] = ()
+    user_header: str = _DEFAULTS["KB_USER_HEADER"]
+    session_hours: float = float(_DEFAULTS["KB_SESSION_HOURS"])
+    login_delay: float = float(_DEFAULTS["KB_LOGIN_DELAY"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +138,11 @@ class Settings:
             llm_model=get("KB_LLM_MODEL"),
             llm_api_key=get("KB_LLM_API_KEY"),
             llm_timeout=float(get("KB_LLM_TIMEOUT") or 30),
+            trusted_proxy=tuple(a.strip() for a in get("KB_TRUSTED_PROXY").split(",")
+                                if a.strip()),  # fmt: skip
+            user_header=get("KB_USER_HEADER"),
+            session_hours=float(get("KB_SESSION_HOURS")),
+            login_delay=float(get("KB_LOGIN_DELAY")),
         )
 
     @property

@@ -30,6 +30,9 @@ def server(tmp_path_factory):
     doc.write_text("# Delft\n\nDelft plaatst parkeersensoren bij laadplekken in de binnenstad.\n")
     env = {**os.environ, "KB_HOME": str(home), "KB_EMBED_MODEL": "hash",
            "KB_AUTH": f"{USER}:{PASSWORD}", "KB_MAX_FILE_MB": "0.05",
+           # no slow-down after this module's deliberate wrong passwords (tested on its own
+           # in test_workspaces_http.py and test_workspaces_live.py)
+           "KB_LOGIN_DELAY": "0",
            "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
     kb = [sys.executable, "-c", "from ui.cli import main; main()"]
     subprocess.run(kb + ["ingest", str(doc), "-q"], env=env, check=True, timeout=300,
@@ -62,6 +65,8 @@ def test_without_the_login_nothing_is_served(server):
         assert r.status_code == 401, r.text
         r = c.get("gradio_api/file=" + str(stored.resolve()))
         assert r.status_code == 401 and b"parkeersensoren" not in r.content
+        r = c.get(f"kb/file/{stored.name[:16]}")
+        assert r.status_code == 401 and b"parkeersensoren" not in r.content
         # the page itself only offers the login form
         page = c.get("").text
         assert "parkeersensoren" not in page
@@ -89,15 +94,20 @@ def test_with_the_login_the_api_and_stored_files_work(server):
     assert a["sources"] and a["sources"][0]["source"] == "delft.md"
     [stored] = (home / "files").glob("*-delft.md")
     with _login(url) as s:
-        r = s.get("gradio_api/file=" + str(stored.resolve()))
+        # stored files open through the app's own route, checked per viewer (ui/access.py)
+        r = s.get(f"kb/file/{a['sources'][0]['document_id']}")
         assert r.status_code == 200 and b"parkeersensoren" in r.content
-        # only the stored copies are served: not the store itself, nothing else on the disk
+        # Gradio's file route opens no stored copy, nor the store, nor anything else
         files = (home / "files").resolve()
-        for other in (home.resolve() / "kb.sqlite", files / ".." / "kb.sqlite", "/etc/passwd",
-                      Path(__file__).resolve()):  # fmt: skip
+        for other in (stored.resolve(), home.resolve() / "kb.sqlite", files / ".." / "kb.sqlite",
+                      "/etc/passwd", Path(__file__).resolve()):  # fmt: skip
             r = s.get(f"gradio_api/file={other}")
             assert r.status_code == 403, (other, r.status_code)
             assert b"SQLite format" not in r.content and b"root:" not in r.content
+            assert b"parkeersensoren" not in r.content
+        for path in ("kb/file/..%2Fkb.sqlite", "kb/file/%2Fetc%2Fpasswd"):
+            r = s.get(path)
+            assert r.status_code == 404 and b"SQLite format" not in r.content
 
 
 def test_uploads_are_capped_and_leave_nothing_outside_kb_home(server, tmp_path):

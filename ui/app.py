@@ -15,14 +15,17 @@ from pathlib import Path
 
 import gradio as gr
 
+from kb.access import AccessDenied
 from kb.catalogue import STAGES, STATUSES
 from kb.core import KnowledgeBase
 from kb.records import IngestResult
 from kb.text import slugify
 from ui import check_tab, regional_tab
-from ui.render import CARD_CSS, answer_markdown, cards_html, esc, file_link
+from ui.access import building_page, file_url, viewer_for
+from ui.render import CARD_CSS, answer_markdown, cards_html, esc
 
 KINDS = ["", "guide", "strategy", "project", "other"]
+VISIBILITY = [("everyone in the region", "regional"), ("my municipality only", "municipality")]
 EXPORTS_KEPT = 20
 PROJECT_COLUMNS = ["title", "municipality", "stage", "status", "score", "why", "id"]
 EXAMPLES = [
@@ -57,11 +60,19 @@ class Handlers:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
 
+    def viewer(self, request: gr.Request | None):
+        """Whom a request acts for (ui/access.py): every handler passes it to the core."""
+        return viewer_for(self.kb, request)
+
     def _ingest_uploads(self, files, municipality: str, kind: str,
-                        each=lambda i, n, name: None) -> list:  # fmt: skip
+                        each=lambda i, n, name: None, visibility: str = "regional",
+                        request: gr.Request | None = None) -> list:  # fmt: skip
         """Ingest uploaded files under a stable name: a file uploaded again with the same
         name for the same municipality replaces its earlier version instead of adding a
         duplicate. Returns (uploaded name, result) pairs."""
+        viewer = self.viewer(request)
+        if not viewer.sees_all:  # an editor uploads for their own municipality
+            municipality = viewer.municipality
         staging = self.kb.home / "incoming" / (slugify(municipality) or "unassigned")
         out = []
         paths = [Path(f) for f in files or []]
@@ -77,10 +88,13 @@ class Handlers:
                 continue
             try:
                 for r in self.kb.ingest(
-                    [target], municipality=municipality or None, kind=kind or None
-                ):
+                    [target], municipality=municipality or None, kind=kind or None,
+                    visibility=visibility or "regional", viewer=viewer,
+                ):  # fmt: skip
                     name = r.name.replace(str(target), p.name)
                     out.append((p.name, dataclasses.replace(r, name=name)))
+            except (AccessDenied, ValueError) as e:
+                out.append((p.name, IngestResult(p.name, "failed", str(e))))
             finally:
                 target.unlink(missing_ok=True)
         for folder in (staging, staging.parent):
@@ -93,39 +107,44 @@ class Handlers:
 
     # API: the same JSON shapes as the CLI's --json
     def ask(self, question: str, municipality: str = "", kind: str = "", k: int = 5,
-            building_block: str = "") -> dict:  # fmt: skip
+            building_block: str = "", request: gr.Request = None) -> dict:  # fmt: skip
         return self.kb.ask(question, municipality=municipality or None, kind=kind or None,
-                           k=int(k), building_block=building_block or None).to_dict()  # fmt: skip
+                           k=int(k), building_block=building_block or None,
+                           viewer=self.viewer(request)).to_dict()  # fmt: skip
 
     def similar(self, text: str = "", project_id: str = "", exclude_municipality: str = "",
                 k: int = 5, themes: list[str] | None = None, stage: str = "",
-                status: str = "") -> dict:  # fmt: skip
+                status: str = "", request: gr.Request = None) -> dict:  # fmt: skip
         res = self.kb.similar(text=text or None, project_id=project_id or None,
                               exclude_municipality=exclude_municipality or None, k=int(k),
                               themes=themes or None, stage=stage or None,
-                              status=status or None)  # fmt: skip
+                              status=status or None, viewer=self.viewer(request))  # fmt: skip
         return {"query": text or project_id, "results": [asdict(r) for r in res]}
 
-    def stats(self) -> dict:
-        return self.kb.stats()
+    def stats(self, request: gr.Request = None) -> dict:
+        return self.kb.stats(self.viewer(request))
 
-    def ingest(self, files: list[str] | None, municipality: str = "", kind: str = "") -> dict:
-        results = [r for _, r in self._ingest_uploads(files, municipality, kind)]
+    def ingest(self, files: list[str] | None, municipality: str = "", kind: str = "",
+               visibility: str = "regional", request: gr.Request = None) -> dict:  # fmt: skip
+        results = [r for _, r in self._ingest_uploads(files, municipality, kind,
+                                                      visibility=visibility, request=request)]
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
         return {"results": [asdict(r) for r in results], "counts": counts}
 
     # UI
-    def chat(self, question: str, history: list, municipality: str, kind: str, block: str = ""):
+    def chat(self, question: str, history: list, municipality: str, kind: str, block: str = "",
+             request: gr.Request = None):  # fmt: skip
         if not question.strip():
             return history, "", gr.skip()
-        answer = self.ask(question, municipality, kind, building_block=block)
+        answer = self.ask(question, municipality, kind, building_block=block, request=request)
         links = {}
         for s in answer["sources"]:
-            doc = self.kb.document(s["document_id"])
-            links[f"{s['document_id']}:{s.get('page')}"] = file_link(
-                str(self.kb.home.resolve()), doc.stored_path if doc else None, s.get("page"))
+            doc = self.kb.document(s["document_id"], self.viewer(request))
+            if doc and doc.stored_path:  # opened through a route that checks the viewer again
+                links[f"{s['document_id']}:{s.get('page')}"] = (
+                    f" · [open]({file_url(doc.id, s.get('page'))})")
         cards = cards_html(answer, self.kb.municipality_name)
         for ref in answer["projects"]:
             ref["municipality"] = self.kb.municipality_name(ref["municipality"])
@@ -135,17 +154,18 @@ class Handlers:
 
     def project_table(self, text: str, project_id: str, exclude: str,
                       themes: list[str] | None = None, stage: str = "",
-                      status: str = ""):  # fmt: skip
+                      status: str = "", request: gr.Request = None):  # fmt: skip
         if not text.strip() and not project_id:
             return [], "Type a description or pick a project.", None
         try:
-            res = self.similar(text, project_id, exclude, 10, themes, stage, status)["results"]
+            res = self.similar(text, project_id, exclude, 10, themes, stage, status,
+                               request=request)["results"]  # fmt: skip
         except KeyError as e:
             return [], esc(str(e.args[0])), None
         rows = [[r["title"], self.kb.municipality_name(r["municipality"]), r["stage"], r["status"],
                  round(r["score"], 2), r["why"], r["id"]] for r in res]  # fmt: skip
         detail = (
-            self.project_detail(res[0]["id"], res[0]["why"])
+            self.project_detail(res[0]["id"], res[0]["why"], request)
             if res
             else "No comparable projects found."
         )
@@ -168,8 +188,8 @@ class Handlers:
             stale.unlink(missing_ok=True)
         return path
 
-    def project_detail(self, project_id: str, why: str = "") -> str:
-        p = self.kb.project(project_id)
+    def project_detail(self, project_id: str, why: str = "", request: gr.Request = None) -> str:
+        p = self.kb.project(project_id, self.viewer(request))
         if p is None:
             return ""
         blocks = self.kb.building_blocks()
@@ -189,7 +209,13 @@ class Handlers:
             lines.append(f"**Why it matches:** {esc(why)}")
         return "\n\n".join(lines)
 
-    def select_project(self, rows, evt: gr.SelectData):
+    def project_choices(self, request: gr.Request = None):
+        """The project ids and themes this viewer may pick (the app's load event)."""
+        projects = self.kb.projects(self.viewer(request))
+        return (gr.update(choices=[""] + sorted(p["id"] for p in projects)),
+                gr.update(choices=sorted({t for p in projects for t in p.get("themes", [])})))
+
+    def select_project(self, rows, evt: gr.SelectData, request: gr.Request = None):
         """Show the clicked row's project in the detail view."""
         try:
             row = (
@@ -199,28 +225,45 @@ class Handlers:
             )
         except (IndexError, TypeError):
             return gr.skip()
-        return self.project_detail(str(row[-1]), str(row[-2]))
+        return self.project_detail(str(row[-1]), str(row[-2]), request)
 
-    def document_rows(self) -> list[list]:
-        counts = self.kb.chunk_counts()
-        docs = sorted(self.kb.documents(), key=lambda d: d.added, reverse=True)
+    def document_rows(self, request: gr.Request = None) -> list[list]:
+        viewer = self.viewer(request)
+        counts = self.kb.chunk_counts(viewer)
+        docs = sorted(self.kb.documents(viewer=viewer), key=lambda d: d.added, reverse=True)
         return [[d.title, d.kind, self.kb.municipality_name(d.municipality), d.language or "",
-                 d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
+                 d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12], d.visibility]
                 for d in docs]  # fmt: skip
 
     # Gradio only injects a progress tracker through a gr.Progress() default argument.
-    def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):  # noqa: B008
+    def upload(self, files, municipality: str, kind: str, visibility: str = "regional",
+               progress=gr.Progress(), request: gr.Request = None):  # noqa: B008  # fmt: skip
         def each(i, n, name):
             progress((i, n), desc=f"ingesting {name}")
 
-        results = self._ingest_uploads(files, municipality, kind, each)
+        results = self._ingest_uploads(files, municipality, kind, each, visibility, request)
         lines = [esc(r.line()) for _, r in results]
-        return "\n\n".join(lines) or "No files.", self.document_rows()
+        return "\n\n".join(lines) or "No files.", self.document_rows(request)
 
-    def remove(self, doc_id: str):
-        doc = self.kb.remove(doc_id.strip()) if doc_id.strip() else None
+    def remove(self, doc_id: str, request: gr.Request = None):
+        try:
+            doc = (self.kb.remove(doc_id.strip(), viewer=self.viewer(request))
+                   if doc_id.strip() else None)  # fmt: skip
+        except AccessDenied as e:
+            return esc(str(e)), self.document_rows(request)
         msg = f"Removed {esc(doc.title)}" if doc else "No document with that id."
-        return msg, self.document_rows()
+        return msg, self.document_rows(request)
+
+    def set_visibility(self, doc_id: str, visibility: str, request: gr.Request = None):
+        """Share a document with the region or keep it for its municipality (its editors)."""
+        try:
+            doc = (self.kb.set_visibility(doc_id.strip(), visibility, self.viewer(request))
+                   if doc_id.strip() else None)  # fmt: skip
+        except (AccessDenied, ValueError) as e:
+            return esc(str(e)), self.document_rows(request)
+        who = "the region" if visibility == "regional" else "its municipality"
+        msg = f"{esc(doc.title)}: visible to {who}" if doc else "No document with that id."
+        return msg, self.document_rows(request)
 
 
 def _ask_tab(h: Handlers, munis: list[str]) -> None:
@@ -245,7 +288,7 @@ def _ask_tab(h: Handlers, munis: list[str]) -> None:
 
 
 def _projects_tab(h: Handlers, munis: list[str]) -> None:
-    projects = h.kb.projects()
+    projects = h.kb.projects(h.viewer(None))  # in the page itself: only what anyone may see
     themes = sorted({t for p in projects for t in p.get("themes", [])})
     with gr.Tab("Projects"):
         with gr.Row():
@@ -265,27 +308,35 @@ def _projects_tab(h: Handlers, munis: list[str]) -> None:
         find.click(h.project_table, [text, pick, exclude, themes_in, stage, status],
                    [table, detail, export], api_visibility="private")  # fmt: skip
         table.select(h.select_project, [table], detail, api_visibility="private")
+        # each user's own choices once the page is theirs
+        gr.on(None, h.project_choices, None, [pick, themes_in], api_visibility="private")
 
 
 def _documents_tab(h: Handlers, munis: list[str]) -> None:
     with gr.Tab("Documents"):
         docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
                             headers=["title", "kind", "municipality", "language", "pages",
-                                     "chunks", "added", "id"])  # fmt: skip
+                                     "chunks", "added", "id", "visibility"])  # fmt: skip
         with gr.Row():
             files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
                             label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
             municipality = gr.Dropdown(munis, value="", label="Municipality")
             kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
+            visibility = gr.Dropdown(VISIBILITY, value="regional", label="Visible to")
         add = gr.Button("Add to the knowledge base", elem_id="add")
         result = gr.Markdown(elem_id="upload-result")
         # One ingest at a time (it writes); questions keep their own, larger pool.
-        add.click(h.upload, [files, municipality, kind], [result, docs], concurrency_limit=1,
-                  concurrency_id="ingest", api_visibility="private")  # fmt: skip
+        add.click(h.upload, [files, municipality, kind, visibility], [result, docs],
+                  concurrency_limit=1, concurrency_id="ingest",
+                  api_visibility="private")  # fmt: skip
         with gr.Row():
-            doc_id = gr.Textbox(label="Document id to remove")
+            doc_id = gr.Textbox(label="Document id to remove or share")
             remove = gr.Button("Remove")
+            new_visibility = gr.Dropdown(VISIBILITY, value="regional", label="Make visible to")
+            share = gr.Button("Change visibility")
         remove.click(h.remove, [doc_id], [result, docs], api_visibility="private")
+        share.click(h.set_visibility, [doc_id, new_visibility], [result, docs],
+                    api_visibility="private")  # fmt: skip
 
 
 def _api(h: Handlers) -> None:
@@ -295,17 +346,20 @@ def _api(h: Handlers) -> None:
     gr.api(h.stats, api_name="stats")
     files = gr.File(file_count="multiple", visible=False)
     municipality, kind = gr.Textbox(visible=False), gr.Textbox(visible=False)
+    visibility = gr.Textbox("regional", visible=False)
     out = gr.JSON(visible=False)
     button = gr.Button(visible=False)
-    button.click(h.ingest, [files, municipality, kind], out, api_name="ingest",
+    button.click(h.ingest, [files, municipality, kind, visibility], out, api_name="ingest",
                  concurrency_limit=1, concurrency_id="ingest")  # fmt: skip
 
 
 def create_app(kb: KnowledgeBase) -> gr.Blocks:
     h = Handlers(kb)
     munis = [""] + [m["name"] for m in kb.municipalities()]
-    with gr.Blocks(title="MRDH digital strategy knowledge base") as app:
+    with building_page(), gr.Blocks(title="MRDH digital strategy knowledge base") as app:
         gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
+        if kb.accounts.enabled:  # the login is ui/access.py's; so is the way out
+            gr.Markdown("[Log out](logout)", elem_id="logout")
         # Tabs in an explicit container: a hidden API component built by a tab module
         # between two tabs would otherwise split them into two tab bars.
         with gr.Tabs():
@@ -323,16 +377,17 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
 
 
 def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) -> None:
+    import uvicorn
+
+    from ui.access import server
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     kb.embedder.embed_queries(["warm up"])  # load the model once, at start
-    auth = kb.settings.auth
     # Uploads land in KB_HOME/uploads, not /tmp/gradio: Gradio reads this variable when the
     # app is built, so it is handed over here, before create_app.
     os.environ["GRADIO_TEMP_DIR"] = str((kb.home / "uploads").resolve())
     app = create_app(kb)
-    app.launch(
-        server_name=host, server_port=port, share=False, css=CARD_CSS,
-        auth=tuple(auth.split(":", 1)) if ":" in auth else None,
-        allowed_paths=[str((kb.home / "files").resolve())],
-        max_file_size=kb.settings.max_file_bytes, **kw,
-    )  # fmt: skip
+    # The login, the sessions and the stored files (checked per viewer) are ui/access.py's;
+    # no folder is opened to Gradio's own file route.
+    uvicorn.run(server(kb, app, css=CARD_CSS), host=host, port=port, log_level="warning",
+                **kw)  # fmt: skip

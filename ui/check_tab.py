@@ -12,6 +12,7 @@ import gradio as gr
 
 from kb import check as strategy_check
 from kb.core import KnowledgeBase
+from ui.access import viewer_for
 from ui.figures import stage_figure
 from ui.render import esc
 
@@ -50,25 +51,28 @@ class CheckHandlers:
                 return m.get("id")
         return name or None
 
-    def check(self, file: str | None, municipality: str = "", add: bool = False) -> dict:
+    def check(self, file: str | None, municipality: str = "", add: bool = False,
+              request: gr.Request = None) -> dict:  # fmt: skip
         """API: the same JSON as `kb check --json` (an `error` key when the check cannot run)."""
         if not file:
             return {"error": "no file given"}
         try:
             result = strategy_check.check(
-                self.kb, file, municipality=self._municipality_id(municipality), add=bool(add)
-            )
+                self.kb, file, municipality=self._municipality_id(municipality), add=bool(add),
+                viewer=viewer_for(self.kb, request),
+            )  # fmt: skip
         except strategy_check.CheckError as e:
             return {"error": str(e)}
         finally:
             _forget_upload(file)
         return result.to_dict()
 
-    def view(self, file: str | None, municipality: str = "", add: bool = False):
+    def view(self, file: str | None, municipality: str = "", add: bool = False,
+             request: gr.Request = None):  # fmt: skip
         """UI: a summary, the table per block, the gaps and the chart by stage."""
         if not file:
             return "Upload a strategy PDF first.", [], "", None
-        res = self.check(file, municipality, add)
+        res = self.check(file, municipality, add, request)
         if "error" in res:
             return f"**Cannot check:** {esc(res['error'])}", [], "", None
         return (
@@ -139,7 +143,8 @@ def build(kb: KnowledgeBase) -> CheckHandlers:
             file = gr.File(file_types=[".pdf"], label="Strategy PDF", elem_id="check-upload")
             with gr.Column():
                 mun = gr.Dropdown(munis, value="", label="Municipality (else from the PDF)")
-                add = gr.Checkbox(False, label="Also add it to the knowledge base")
+                add = gr.Checkbox(False, label="Also add it to the knowledge base "
+                                  "(visible to its municipality only)")
                 run = gr.Button("Check", variant="primary", elem_id="check-run")
         summary = gr.Markdown(elem_id="check-summary")
         with gr.Row():

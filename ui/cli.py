@@ -25,12 +25,33 @@ def _kb(check_model: bool = True):
         raise click.ClickException(str(e)) from e
 
 
+def _viewer(kb):
+    """Whom the command acts for: `kb --user NAME` (what that account sees and may do), else
+    the terminal's user with full access, recorded as `cli` in the audit log."""
+    from kb.access import Viewer
+
+    name = click.get_current_context().find_root().params.get("as_user")
+    if not name:
+        return Viewer.local("cli")
+    viewer = kb.accounts.viewer(name)
+    if viewer is None:
+        raise click.ClickException(f"no user '{name}' (see `kb users list`)")
+    return viewer
+
+
+def _denied(e: Exception) -> click.ClickException:
+    return click.ClickException(str(e))
+
+
 def _json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=lambda o: o.__dict__))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.option("--user", "as_user", metavar="NAME",
+              help="Act as this account: see and change only what it may (default: the "
+                   "terminal's user, who sees everything).")  # fmt: skip
+def cli(as_user) -> None:
     """Knowledge base for the digital strategies of the Rotterdam–The Hague region.
 
     Data lives in KB_HOME (default .kb). See the README for every setting.
@@ -42,11 +63,17 @@ def cli() -> None:
 @click.option("--municipality", help="Municipality the documents belong to (name or id).")
 @click.option("--kind", type=KINDS, help="Kind of document; by default from the folder name.")
 @click.option("--password", help="Password for encrypted PDFs.")
+@click.option("--visibility", type=click.Choice(["regional", "municipality"]), default="regional",
+              show_default=True, help="Who sees the documents: everyone, or only the users of "
+              "their municipality.")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary and the failures.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every result.")
-def ingest(paths, municipality, kind, password, quiet, as_json) -> None:
+def ingest(paths, municipality, kind, password, visibility, quiet, as_json) -> None:
     """Add PDFs, Markdown files, project YAML/CSV files or whole folders."""
+    from kb.access import AccessDenied
+
     kb = _kb()
+    viewer = _viewer(kb)
 
     def show(r) -> None:
         if as_json or (quiet and r.status != "failed"):
@@ -56,10 +83,13 @@ def ingest(paths, municipality, kind, password, quiet, as_json) -> None:
         # tqdm.write keeps the lines clear of the progress bar.
         tqdm.write(r.line(), file=sys.stderr if r.status == "failed" else sys.stdout)
 
-    results = kb.ingest(
-        paths, kind=kind, municipality=municipality, password=password, on_result=show,
-        progress=not as_json,
-    )  # fmt: skip
+    try:
+        results = kb.ingest(
+            paths, kind=kind, municipality=municipality, password=password, on_result=show,
+            progress=not as_json, visibility=visibility, viewer=viewer,
+        )  # fmt: skip
+    except (AccessDenied, ValueError) as e:
+        raise _denied(e) from e
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -67,7 +97,7 @@ def ingest(paths, municipality, kind, password, quiet, as_json) -> None:
         _json({"results": [r.__dict__ for r in results], "counts": counts})
     else:
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
-        stats = kb.stats()
+        stats = kb.stats(viewer)
         click.echo(f"{summary}; store: {stats['documents']} documents, {stats['chunks']} chunks")
     sys.exit(1 if counts.get("failed") else 0)
 
@@ -93,7 +123,8 @@ def ask(question, municipality, kind, building_block, k, since, history, as_mark
     if turns is not None and not isinstance(turns, list):
         raise click.UsageError("--history must hold a JSON list of turns")
     answer = kb.ask(question, municipality=municipality, kind=kind, k=k,
-                    building_block=building_block, history=turns, since=since)  # fmt: skip
+                    building_block=building_block, history=turns, since=since,
+                    viewer=_viewer(kb))  # fmt: skip
     if as_json:
         _json(answer.to_dict())
     elif as_markdown:
@@ -177,7 +208,7 @@ def similar(text, project_id, exclude_municipality, themes, stage, status, k, as
     try:
         results = kb.similar(text=text, project_id=project_id, k=k,
                              exclude_municipality=exclude_municipality, themes=themes,
-                             stage=stage, status=status)  # fmt: skip
+                             stage=stage, status=status, viewer=_viewer(kb))  # fmt: skip
     except KeyError as e:
         raise click.ClickException(e.args[0]) from e
     if as_json:
@@ -195,7 +226,7 @@ def similar(text, project_id, exclude_municipality, themes, stage, status, k, as
 def stats(as_json) -> None:
     """What is in the knowledge base."""
     kb = _kb(check_model=False)
-    s = kb.stats()
+    s = kb.stats(_viewer(kb))
     if as_json:
         _json(s)
         return
@@ -213,19 +244,27 @@ def stats(as_json) -> None:
 def list_documents(as_json) -> None:
     """The documents in the knowledge base, with their ids."""
     kb = _kb(check_model=False)
-    docs = kb.documents()
+    docs = kb.documents(viewer=_viewer(kb))
     if as_json:
         _json({"documents": [{k: v for k, v in d.__dict__.items() if k != "meta"} for d in docs]})
         return
     for d in docs:
-        click.echo(f"{d.id[:12]}  {d.kind:<8} {d.municipality or '-':<24} {d.title[:70]}")
+        private = "private " if d.visibility == "municipality" else "        "
+        click.echo(f"{d.id[:12]}  {d.kind:<8} {private}{d.municipality or '-':<24} "
+                   f"{d.title[:70]}")  # fmt: skip
 
 
 @cli.command()
 @click.argument("document_id")
 def remove(document_id) -> None:
     """Remove a document (its id, or a unique prefix of 8+ characters, from `kb list`)."""
-    doc = _kb().remove(document_id)
+    from kb.access import AccessDenied
+
+    kb = _kb()
+    try:
+        doc = kb.remove(document_id, viewer=_viewer(kb))
+    except AccessDenied as e:
+        raise _denied(e) from e
     if doc is None:
         raise click.ClickException(f"no document with id '{document_id}'")
     click.echo(f"removed: {doc.title} ({doc.id[:12]})")
@@ -291,8 +330,9 @@ def check(pdf, municipality, add, password, as_json) -> None:
     from kb import check as strategy_check
 
     try:
-        result = strategy_check.check(_kb(), pdf, municipality=municipality, add=add,
-                                      password=password)  # fmt: skip
+        kb = _kb()
+        result = strategy_check.check(kb, pdf, municipality=municipality, add=add,
+                                      password=password, viewer=_viewer(kb))  # fmt: skip
     except strategy_check.CheckError as e:
         raise click.ClickException(str(e)) from e
     if as_json:
@@ -315,7 +355,8 @@ def project_map(out, theme, stage, status) -> None:  # fmt: skip
     from kb import regional
     from ui.figures import map_figure, write_html
 
-    pm = regional.project_map(_kb(check_model=False), theme=theme, stage=stage, status=status)
+    kb = _kb(check_model=False)
+    pm = regional.project_map(kb, theme=theme, stage=stage, status=status, viewer=_viewer(kb))
     write_html(map_figure(pm), out)
     placed = sum(1 for m in pm.markers if m.count)
     click.echo(f"wrote {out}: {pm.projects} projects in {placed} municipalities")
@@ -338,7 +379,8 @@ def collaborations(threshold, top, out, as_json) -> None:  # fmt: skip
 
     if threshold is None:
         threshold = regional.DEFAULT_THRESHOLD
-    c = regional.collaborations(_kb(check_model=False), threshold)
+    kb = _kb(check_model=False)
+    c = regional.collaborations(kb, threshold, viewer=_viewer(kb))
     if out:
         write_html(collaboration_figure(c), out)
     if as_json:
@@ -396,6 +438,117 @@ def evaluate(questions, beir, conversations, split, mode, limit, sweep, workdir,
         _json(report)
     else:
         eval_report(report, click.echo)
+
+
+@cli.command()
+@click.argument("document_id")
+@click.argument("visibility", type=click.Choice(["regional", "municipality"]))
+def visibility(document_id, visibility) -> None:
+    """Share a document with the region or keep it for its municipality (its editors, admins)."""
+    from kb.access import AccessDenied
+
+    kb = _kb(check_model=False)
+    try:
+        doc = kb.set_visibility(document_id, visibility, viewer=_viewer(kb))
+    except (AccessDenied, ValueError) as e:
+        raise _denied(e) from e
+    if doc is None:
+        raise click.ClickException(f"no document with id '{document_id}'")
+    click.echo(f"{doc.title} ({doc.id[:12]}): {doc.visibility} -> {visibility}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def audit(as_json) -> None:
+    """Who added, replaced, removed or re-scoped which document when."""
+    kb = _kb(check_model=False)
+    entries = kb.audit(_viewer(kb))
+    if as_json:
+        _json({"entries": entries})
+        return
+    for e in entries:
+        extra = f" ({e['detail']})" if e["detail"] else ""
+        click.echo(f"{e['at']}  {e['actor']:<16} {e['action']:<10} {e['document_id'][:12]}  "
+                   f"{e['title'] or ''}{extra}")  # fmt: skip
+    if not entries:
+        click.echo("The audit log is empty.")
+
+
+@cli.group()
+def users() -> None:
+    """Accounts of the web app: who belongs to which municipality, in which role."""
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _admin_only(kb) -> None:
+    """Managing accounts is for the terminal's user and for region admins."""
+    if not _viewer(kb).sees_all:
+        raise click.ClickException("only a region admin manages accounts")
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--municipality", required=True,
+              help="The user's municipality (name or id), or `regional` for the region.")
+@click.option("--role", type=click.Choice(["reader", "editor", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(name, municipality, role, password_stdin) -> None:  # fmt: skip
+    """Add a user (or change an existing one: role, municipality and password)."""
+    kb = _kb(check_model=False)
+    _admin_only(kb)
+    try:
+        kb.accounts.add(name, municipality, role, _password(password_stdin))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    user = kb.accounts.viewer(name)
+    click.echo(f"user {name}: {user.role} of {user.municipality}")
+
+
+@users.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+def users_list(as_json) -> None:
+    """The users, their municipality and role (never a password or its hash)."""
+    kb = _kb(check_model=False)
+    _admin_only(kb)
+    rows = kb.accounts.users()
+    if as_json:
+        _json({"users": rows})
+        return
+    for u in rows:
+        click.echo(f"{u['name']:<24} {u['role']:<7} {u['municipality']:<24} "
+                   f"since {u['created'][:10]}")  # fmt: skip
+    if not rows:
+        click.echo("No users: the app is open to one local user (or KB_AUTH).")
+
+
+@users.command(name="remove")
+@click.argument("name")
+def users_remove(name) -> None:
+    """Remove a user (their sessions end)."""
+    kb = _kb(check_model=False)
+    _admin_only(kb)
+    if not kb.accounts.remove(name):
+        raise click.ClickException(f"no user '{name}'")
+    click.echo(f"removed user {name}")
+
+
+@users.command(name="passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_passwd(name, password_stdin) -> None:
+    """Set a user's password (their sessions end)."""
+    kb = _kb(check_model=False)
+    _admin_only(kb)
+    try:
+        kb.accounts.passwd(name, _password(password_stdin))
+    except (KeyError, ValueError) as e:
+        raise click.ClickException(str(e.args[0])) from e
+    click.echo(f"password of {name} changed")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import gradio as gr
 
 from kb import regional
 from kb.core import KnowledgeBase
+from ui.access import viewer_for
 from ui.figures import collaboration_figure, map_figure
 from ui.render import esc
 
@@ -24,14 +25,23 @@ class RegionalHandlers:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
 
-    def map_figure(self, theme: str = "", stage: str = "", status: str = ""):
-        pm = regional.project_map(self.kb, theme or None, stage or None, status or None)
+    def map_figure(self, theme: str = "", stage: str = "", status: str = "",
+                   request: gr.Request = None):  # fmt: skip
+        pm = regional.project_map(self.kb, theme or None, stage or None, status or None,
+                                  viewer=viewer_for(self.kb, request))  # fmt: skip
         return map_figure(pm)
 
-    def collaborations(self, threshold: float = regional.DEFAULT_THRESHOLD):
+    def collaborations(self, threshold: float = regional.DEFAULT_THRESHOLD,
+                       request: gr.Request = None):  # fmt: skip
         """The collaboration graph and the ranked list of opportunities (Markdown)."""
-        c = regional.collaborations(self.kb, float(threshold))
+        c = regional.collaborations(self.kb, float(threshold), viewer=viewer_for(self.kb, request))
         return collaboration_figure(c), self.opportunity_list(c)
+
+    def collaboration_figure(self, request: gr.Request = None):
+        return self.collaborations(request=request)[0]
+
+    def collaboration_list(self, request: gr.Request = None) -> str:
+        return self.collaborations(request=request)[1]
 
     def opportunity_list(self, c: regional.Collaborations) -> str:
         if not c.opportunities:
@@ -56,7 +66,7 @@ class RegionalHandlers:
 def map_tab(kb: KnowledgeBase) -> None:
     """The project map: municipalities sized by projects, coloured by dominant theme."""
     h = RegionalHandlers(kb)
-    options = regional.filter_options(kb.projects())
+    options = regional.filter_options(kb.projects(viewer_for(kb)))  # what anyone may see
     with gr.Tab("Map"):
         with gr.Row():
             theme = gr.Dropdown([""] + options["themes"], value="", label="Theme")
@@ -78,8 +88,8 @@ def collaborations_tab(kb: KnowledgeBase) -> None:
         threshold = gr.Slider(0.2, 0.9, value=regional.DEFAULT_THRESHOLD, step=0.01,
                               label="Similarity threshold (cosine of the project vectors)",
                               elem_id="collab-threshold")  # fmt: skip
-        plot = gr.Plot(value=lambda: h.collaborations()[0], label="Collaboration map",
+        plot = gr.Plot(value=h.collaboration_figure, label="Collaboration map",
                        elem_id="collab-map")  # fmt: skip
-        ranked = gr.Markdown(value=lambda: h.collaborations()[1], elem_id="collab-list")
+        ranked = gr.Markdown(value=h.collaboration_list, elem_id="collab-list")
         threshold.change(h.collaborations, [threshold], [plot, ranked], api_visibility="private",
                          trigger_mode="always_last")  # fmt: skip
