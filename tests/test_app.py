@@ -124,7 +124,7 @@ def test_live_server_endpoints(live_server, tmp_path):
 
     c = Client(live_server, verbose=False)
     stats = c.predict(api_name="/stats")
-    assert stats["projects"] >= 100 and stats["model"] == "all-MiniLM-L6-v2"
+    assert stats["projects"] >= 100 and stats["model"] == "multilingual-e5-small"
     a = c.predict("Which municipalities use smart parking sensors?", "", "", 5, api_name="/ask")
     assert a["answered"] and "[1]" in a["answer"]
     assert any(s.get("project_id", "") and "parking" in s["project_id"] for s in a["sources"])

