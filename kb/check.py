@@ -48,6 +48,16 @@ class Thresholds:
     sentence_score: float = 0.14
 
 
+# Thresholds per embedder (its `name`), for models whose centred likeness sits elsewhere;
+# others take the defaults above. Calibrated by bench/coverage.py --tune (see there).
+TUNED: dict[str, Thresholds] = {}
+
+
+def thresholds_for(model: str) -> Thresholds:
+    """The check's thresholds for an embedding model (by name)."""
+    return TUNED.get(model, Thresholds())
+
+
 EVIDENCE = 3
 PROJECTS_PER_GAP = 3
 _STATUS_RANK = {"scaled": 0, "implementation": 1, "pilot": 2, "idea": 3, "stopped": 4}
@@ -329,7 +339,7 @@ def check(
             "the knowledge base holds no guide with building blocks: ingest the guide first"
         )
     d = read(kb, pdf_path, municipality, password)
-    blocks = coverage(d, protos, kb.building_blocks())
+    blocks = coverage(d, protos, kb.building_blocks(), thresholds_for(str(kb.embedder.name)))
     gaps = []
     catalogue = kb.projects()
     for b in blocks:
