@@ -98,11 +98,11 @@ def report(title: str, drafts, truths, protos, t: check.Thresholds, tune_names) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tune", action="store_true", help="grid-search thresholds on the first half")
-    ap.add_argument("--objective", choices=("f1", "precision"), default="f1")
+    ap.add_argument("--objective", choices=("f1", "precision", "both"), default="f1")
     ap.add_argument("--min-recall", type=float, default=0.5)
     args = ap.parse_args()
     truth_file = yaml.safe_load((STRATEGIES / "coverage.yaml").read_text(encoding="utf-8"))
-    kb = KnowledgeBase()
+    kb = KnowledgeBase.from_env()
     protos = kb.tagger.prototypes()
     if protos is None:
         sys.exit("no guide in KB_HOME: run `kb ingest corpus` first")
@@ -123,6 +123,12 @@ def main() -> None:
     report("Shipped, without sentence mentions", drafts, truths, protos, no_sentences, tune_names)
     if not args.tune:
         return
+    for objective in ("f1", "precision") if args.objective == "both" else (args.objective,):
+        tune(objective, args.min_recall, drafts, truths, protos, tune_names)
+
+
+def tune(objective: str, min_recall: float, drafts, truths, protos, tune_names) -> None:
+    """Grid-search the thresholds on the tuning half by `objective` and report them."""
     best = None
     grid = itertools.product(
         (0.02, 0.03, 0.04, 0.06, 0.08),
@@ -138,17 +144,16 @@ def main() -> None:
             ci = counts(predict(drafts[name], protos, t), truths[name])
             c = ci if c is None else add(c, ci)
         s = score(c)
-        if args.objective == "precision":
+        if objective == "precision":
             mp, mr, _ = prf(c["missing"])
-            ok = prf(c["covered"])[0] >= 0.80 and mr >= args.min_recall
+            ok = prf(c["covered"])[0] >= 0.80 and mr >= min_recall
             key = (ok, mp if ok else 0.0, s)
         else:
             key = (True, s, s)
         if best is None or key > best[0]:
             best = (key, t)
-    report(f"Tuned on the first half ({args.objective}; mean F1 {best[0][2]:.3f})", drafts,
-           truths, protos, best[1], tune_names)  # fmt: skip
-
+    report(f"Tuned on the first half ({objective}; mean F1 {best[0][2]:.3f})", drafts, truths,
+           protos, best[1], tune_names)  # fmt: skip
 
 if __name__ == "__main__":
     main()

@@ -25,7 +25,7 @@ GRID = {
     "structure_weight": (0.0, 1.0, 2.0, 3.0),
     "structure_rrf": (10,),
     "top_blocks": (2, 3),
-    "facet_bonus": (1.0, 3.0, 6.0),
+    "facet_bonus": (3.0, 6.0),
 }
 
 
@@ -81,7 +81,8 @@ def main() -> None:
         return cache[doc_id]
 
     prepared = [x for path in args.questions for x in prepare(kb, load_questions(Path(path)))]
-    settings = ([json.loads(args.only)] if args.only else
+    only = json.loads(args.only) if args.only else None
+    settings = ((only if isinstance(only, list) else [only]) if only else
                 [dict(zip(GRID, vals, strict=True)) for vals in itertools.product(*GRID.values())])  # fmt: skip
     rows = []
     for s in settings:

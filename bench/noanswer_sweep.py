@@ -28,10 +28,10 @@ from kb.retrieval import candidates  # noqa: E402
 GRID = {
     "answer_types": (False, True),
     "fact_share": (0.2, 0.34, 0.5),
-    "fact_window": (0, 1, 2),
-    "fact_top": (1, 3, 5),
-    "place_max_df": (None, 0, 1),
-    "confidence_top": (3, 5),
+    "fact_window": (0, 1),
+    "fact_top": (1, 2, 3),
+    "place_max_df": (0, 1),
+    "confidence_top": (3, 15),
 }
 
 
@@ -48,8 +48,8 @@ def main() -> None:
     prepared = []
     for q, v in zip(questions, vectors, strict=True):
         a = base.analyse(q.question)
-        hits = select_diverse(base.retrieve(a, k=candidates(5), vector=v), 5)
-        prepared.append((q, a, hits))
+        pool = base.retrieve(a, k=candidates(5), vector=v)
+        prepared.append((q, a, select_diverse(pool, 5), pool))
     unanswerable = [not q.answerable for q in questions]
     rows = []
     for vals in itertools.product(*GRID.values()):
@@ -57,7 +57,7 @@ def main() -> None:
         if not s["answer_types"] and (s["fact_share"], s["fact_window"], s["fact_top"]) != (0.5, 1, 3):
             continue
         trial = base.configured(**s)
-        answered = [trial.confident(a, h) for _, a, h in prepared]
+        answered = [trial.confident(a, h, pool=pl) for _, a, h, pl in prepared]
         sc = no_answer_scores(unanswerable, answered)
         refused = [q.id for q, a in zip(questions, answered, strict=True) if q.answerable and not a]
         missed = [q.id for q, a in zip(questions, answered, strict=True) if not q.answerable and a]

@@ -26,18 +26,24 @@ _ASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"directeur|contactpersoon|voorzitter|projectleider)",
     )),
     ("amount", (
-        r"\bhow much (?:did|does|do|will|would|money|has|have|is|was|are)\b", r"\bwhat did .{1,60}\bcost\b",
-        r"\bwhat (?:does|do|will|would) .{1,60}\bcost\b", r"\bhow much (?:\w+ ){0,4}(?:spend|spent|pay|paid|charge|save|invest)",
-        r"\b(?:what|how \w+) (?:is|was|are|were) (?:the |its |their )?(?:\w+ ){0,3}(?:budget|price|fine)s?\b",
+        r"\bhow much (?:did|does|do|will|would|money|has|have|is|was|are)\b",
+        r"\bwhat did .{1,60}\bcost\b",
+        r"\bwhat (?:does|do|will|would) .{1,60}\bcost\b",
+        r"\bhow much (?:\w+ ){0,4}(?:spend|spent|pay|paid|charge|save|invest)",
+        r"\b(?:what|how \w+) (?:is|was|are|were) (?:the |its |their )?(?:\w+ ){0,3}"
+        r"(?:budget|price|fine)s?\b",
         r"\b(?:a|the|maximum) (?:\w+ ){0,2}fines?\b", r"\bwhat did .{1,60}\b(?:charge|spend|pay)\b",
-        r"\bhoeveel (?:geld|euro|kost|betaal|betaalt|betalen|besparen|bespaart|investeert|subsidie)",
+        r"\bhoeveel (?:geld|euro|kost|betaal|betaalt|betalen|besparen|bespaart|investeert|"
+        r"subsidie)",
         r"\bwat (?:kost|kostte|kosten|betaalt|betaalde|rekende)\b", r"\bkostte\b",
-        r"\b(?:wat|hoe groot|hoe hoog) (?:is|was|zijn|waren) (?:het|de) (?:\w+ ){0,3}(?:budget|prijs|bedrag|boete|kosten)\b",
+        r"\b(?:wat|hoe groot|hoe hoog) (?:is|was|zijn|waren) (?:het|de) (?:\w+ ){0,3}"
+        r"(?:budget|prijs|bedrag|boete|kosten)\b",
         r"\bwelk (?:budget|bedrag)\b", r"\bboete\b",
     )),
     ("date", (
         r"\bwhen (?:did|does|do|will|was|is|were|are)\b", r"\bwhat year\b", r"\bwhich year\b",
-        r"\bsince when\b", r"\bwanneer\b", r"\bin welk jaar\b", r"\bsinds wanneer\b", r"\bwelke datum\b",
+        r"\bsince when\b", r"\bwanneer\b", r"\bin welk jaar\b", r"\bsinds wanneer\b",
+        r"\bwelke datum\b",
     )),
     ("number", (
         r"\bhow many\b", r"\bhow much\b", r"\bhoeveel\b", r"\bwhat (?:share|percentage|number)\b",
@@ -75,7 +81,8 @@ _TYPE_WORDS = frozenset("""budget budgets cost costs costed spend spent price pr
 _PLACE = re.compile(
     r"(?:\b(?:in|van|uit|te|gemeente|municipality of|city of|town of|from|does|did|do|has|"
     r"betaalt|betaalde|heeft|doet|spend|spends|pays)\s+)"
-    r"((?:[A-Z][\w'-]+)(?:\s+(?:aan|den|de|der|op|upon|on|an)(?:\s+(?:den|de|der))?\s+[A-Z][\w'-]+)?)"
+    r"((?:[A-Z][\w'-]+)"
+    r"(?:\s+(?:aan|den|de|der|op|upon|on|an)(?:\s+(?:den|de|der))?\s+[A-Z][\w'-]+)?)"
     r"|\b([A-Z][\w-]+)'s\b"
 )
 

@@ -34,7 +34,7 @@ class Answerer:
         # A document removed (or replaced) by another thread since the search is not cited.
         chosen = [h for h in chosen if docs[h.chunk.document_id] is not None]
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
-        answered = self.retriever.confident(q, chosen)
+        answered = self.retriever.confident(q, chosen, pool=hits)
         blocks = self.blocks_for(chosen)
         projects = self.projects_for(q, hits, vector)
         if not answered:

@@ -52,8 +52,17 @@ PLACE_ALIASES = ("The Hague", "Hague", "'s-Gravenhage", "Capelle", "Krimpen", "L
 # Values calibrated per embedder (by `name`), overriding the defaults above and the
 # embedder's own attributes; the lead switches the default model without touching them.
 TUNED: dict[str, dict] = {
-    "all-MiniLM-L6-v2": {"structure_weight": 3.0, "top_blocks": 2, "facet_bonus": 6.0},
-    "multilingual-e5-small": {"structure_weight": 2.0, "top_blocks": 2, "facet_bonus": 3.0},
+    # structure: bench/guide_sweep.py on dev.yaml + questions.yaml (158 answerable), grid
+    # weight 0-3 x blocks 2-3 x facet bonus 1-6: best R@5, then R@1, without losing a
+    # project or strategy question. no answer: bench/noanswer_sweep.py on the same sets,
+    # best F1 of "no answer" (docs/bench-retrieval.md).
+    "all-MiniLM-L6-v2": {"structure_weight": 3.0, "top_blocks": 2, "facet_bonus": 6.0,
+                         "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
+                         "fact_top": 2, "place_max_df": 1},
+    "multilingual-e5-small": {"structure_weight": 3.0, "top_blocks": 3, "facet_bonus": 6.0,
+                              "route_facts": False,
+                              "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
+                              "fact_top": 2, "place_max_df": 1},
 }
 # Candidates a question's search returns before the answer picks its sources: at least
 # this many, and four per source asked for.
@@ -94,7 +103,11 @@ class RetrievalConfig:
     # weight against the chunk ranking's 1 (0: off), its RRF constant, how many building
     # blocks' sections join it, and how much an asked facet (kb/routing.py) raises a section.
     structure_weight: float = 0.0
+    # A question asking for a specific fact (kb/answer_type.py: an amount, a number, a date,
+    # a name) is routed to the guide's structure too only when this is True.
+    route_facts: bool = True
     structure_rrf: int = 10
+    structure_depth: int = 10  # sections in that ranking: the chunk ranking's best follow
     top_blocks: int = 2
     facet_bonus: float = 1.0
     # Answer types (kb/answer_type.py): a question asking for an amount, number, date or
@@ -102,8 +115,9 @@ class RetrievalConfig:
     # `fact_window` sentences of `fact_share` of its subject words; a place in the question
     # that is no municipality of the region and in at most `place_max_df` chunks: no answer.
     answer_types: bool = True
-    # How many of the best hits the cosine and absent-words checks of `confident` read (the
-    # guide's structure can lift a section above the passage the cosine liked best).
+    # The cosine and term-coverage checks of `confident` read the three sources and the
+    # first `confidence_top` candidates (the guide's structure can lift a section above the
+    # passage the cosine liked best, which is still among the candidates).
     confidence_top: int = 3
     fact_share: float = 0.5
     fact_window: int = 1
@@ -188,6 +202,8 @@ class Retriever:
         f = filters or Filters()
         if f.municipality or (f.kind and f.kind != "guide"):
             return False
+        if not self.config.route_facts and answer_type.asked_type(q.text):
+            return False
         return routing.guide_like(q.text, self.place_names())
 
     def _with_structure(self, q: Query, vector, k: int, filters: Filters | None,
@@ -201,7 +217,7 @@ class Retriever:
         if not guide_hits:
             return hits
         order = self.guide.ranking(guide_hits, routing.facets(q.text), cfg.top_blocks,
-                                   cfg.facet_bonus)  # fmt: skip
+                                   cfg.facet_bonus, limit=cfg.structure_depth)  # fmt: skip
         fused = rrf([[h.chunk.rowid for h in hits], order], k=cfg.structure_rrf,  # type: ignore[misc]
                     weights=(1.0, cfg.structure_weight))[:k]  # fmt: skip
         known = {h.chunk.rowid: h for h in hits + guide_hits}
@@ -263,11 +279,18 @@ class Retriever:
         return both / (np.linalg.norm(both) or 1.0)
 
     # ---- the "no answer" decision ---------------------------------------------------------
-    def confident(self, query: Query | str, hits: list[Hit]) -> bool:
+    def confident(self, query: Query | str, hits: list[Hit],
+                  pool: list[Hit] | None = None) -> bool:  # fmt: skip
         """Is the best of these hits relevant enough to answer from?
 
         Either the embedding model finds it close enough, or it holds most of the
-        question's content words (the English-trained model scores Dutch text low).
+        question's content words (the English-trained model scores Dutch text low); and the
+        kind of fact it asks for is there (`fact_present`).
+
+        Args:
+            hits: the sources chosen for the answer, best first.
+            pool: the candidates they were chosen from (the cosine may have liked one of
+                them best); the sources alone when not given.
         """
         if not hits:
             return False
@@ -275,8 +298,9 @@ class Retriever:
         cfg = self.config
         if not self.fact_present(q, hits):
             return False
-        top = hits[: cfg.confidence_top]
-        best = max(h.dense for h in top)
+        top = hits[:3]
+        near = top + list(pool or hits)[: cfg.confidence_top]
+        best = max(h.dense for h in near)
         if (cfg.max_absent is not None and best < ABSENT_MIN_SCORE
                 and self.absent_share(q, top) >= cfg.max_absent):  # fmt: skip
             return False
@@ -284,7 +308,7 @@ class Retriever:
             return True
         if len(q.terms) < 2:
             return False
-        coverage = max(len(q.terms & terms(h.chunk.embed_text)) / len(q.terms) for h in top)
+        coverage = max(len(q.terms & terms(h.chunk.embed_text)) / len(q.terms) for h in near)
         return coverage >= cfg.min_coverage
 
     def fact_present(self, q: Query, hits: list[Hit]) -> bool:
