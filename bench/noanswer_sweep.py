@@ -40,6 +40,7 @@ def main() -> None:
     p.add_argument("questions", nargs="+")
     p.add_argument("--json")
     p.add_argument("--max-refused", type=int, default=2)
+    p.add_argument("--grid", help="a grid of its own as JSON: {setting: [values]}")
     args = p.parse_args()
     kb = KnowledgeBase.from_env()
     base = kb.retriever
@@ -51,9 +52,14 @@ def main() -> None:
         pool = base.retrieve(a, k=candidates(5), vector=v)
         prepared.append((q, a, select_diverse(pool, 5), pool))
     unanswerable = [not q.answerable for q in questions]
+    grid = json.loads(args.grid) if args.grid else GRID
     rows = []
-    for vals in itertools.product(*GRID.values()):
-        s = dict(zip(GRID, vals, strict=True))
+    for vals in itertools.product(*grid.values()):
+        s = dict(zip(grid, vals, strict=True))
+        s.setdefault("answer_types", True)
+        s.setdefault("fact_share", 0.5)
+        s.setdefault("fact_window", 1)
+        s.setdefault("fact_top", 3)
         if not s["answer_types"] and (s["fact_share"], s["fact_window"], s["fact_top"]) != (0.5, 1, 3):
             continue
         trial = base.configured(**s)

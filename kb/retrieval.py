@@ -60,9 +60,9 @@ TUNED: dict[str, dict] = {
                          "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
                          "fact_top": 2, "place_max_df": 1},
     "multilingual-e5-small": {"structure_weight": 3.0, "top_blocks": 3, "facet_bonus": 6.0,
-                              "route_facts": False,
-                              "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
-                              "fact_top": 2, "place_max_df": 1},
+                              "route_facts": False, "min_score": 0.82, "confidence_top": 15,
+                              "fact_share": 0.2,
+                              "fact_window": 0, "fact_top": 1, "place_max_df": 1},
 }
 # Candidates a question's search returns before the answer picks its sources: at least
 # this many, and four per source asked for.
