@@ -299,11 +299,13 @@ class Retriever:
         if not self.fact_present(q, hits):
             return False
         top = hits[:3]
-        near = top + list(pool or hits)[: cfg.confidence_top]
-        best = max(h.dense for h in near)
-        if (cfg.max_absent is not None and best < ABSENT_MIN_SCORE
+        # The absent-words rule reads the sources, as it was calibrated; the cosine rule
+        # also the first candidates.
+        if (cfg.max_absent is not None and max(h.dense for h in top) < ABSENT_MIN_SCORE
                 and self.absent_share(q, top) >= cfg.max_absent):  # fmt: skip
             return False
+        near = top + list(pool or hits)[: cfg.confidence_top]
+        best = max(h.dense for h in near)
         if best >= cfg.min_score:
             return True
         if len(q.terms) < 2:
