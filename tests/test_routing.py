@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from index.store import Filters
 from kb import answer_type, routing
 
 REGION = ["Delft", "Den Haag", "Capelle aan den IJssel", "Rotterdam", "Westland", "The Hague"]
@@ -103,3 +104,39 @@ def test_unknown_places_outside_the_region():
     assert answer_type.unknown_places("Wat doet Den Haag en wat doet Capelle?", REGION, df, 0) == []
     assert answer_type.unknown_places("Welk artikel van de AVG geldt in NIS2?", REGION, df, 0) == []
     assert answer_type.unknown_places("What does Westland's network cost?", REGION, df, 0) == []
+
+
+def test_structure_ranks_the_asked_facet_of_the_best_block_first(fake_kb, tmp_path):
+    """The guide's section ranking (kb/structure.py) on the shipped chapter, fake embedder:
+    the block the hits point to, and within it the facet asked for, comes first."""
+    import shutil
+
+    from tests.conftest import CORPUS
+
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
+    fake_kb.ingest([guide])
+    r = fake_kb.retriever
+    q = r.analyse("data catalogue, data owners and stewards, quality of key datasets")
+    hits = fake_kb.store.search(r.embed(q), 50, Filters(kind="guide"), text=q.text,
+                                mode="hybrid", expansion=q.expansion)  # fmt: skip
+    for facet, heading in (("pitfalls", "Pitfalls"), ("indicators", "Indicators to monitor")):
+        order = r.guide.ranking(hits, {facet: 1}, top_blocks=2, facet_bonus=6.0)
+        first = fake_kb.store.chunks(order[:1])[order[0]]
+        assert first.section.endswith(f"Data management > {heading}"), first.section
+    # without a facet the block's own best section leads, and it is of the same block
+    order = r.guide.ranking(hits, {}, top_blocks=2, facet_bonus=6.0)
+    assert "Data management" in fake_kb.store.chunks(order[:1])[order[0]].section
+
+
+def test_guide_routing_is_off_for_a_named_municipality_and_other_kinds(fake_kb):
+    from tests.conftest import CORPUS
+
+    fake_kb.catalogue.register_municipalities(CORPUS / "municipalities.yaml")
+    r = fake_kb.retriever
+    q = r.analyse("Wat moeten we vooraf regelen voor een datacatalogus?")
+    assert r.routes_to_guide(q, None)
+    assert not r.routes_to_guide(q, Filters(kind="project"))
+    assert not r.routes_to_guide(q, Filters(municipality="delft"))
+    assert not r.routes_to_guide(r.analyse("Wat regelt Delft vooraf voor data?"), None)
