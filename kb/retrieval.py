@@ -52,10 +52,16 @@ PLACE_ALIASES = ("The Hague", "Hague", "'s-Gravenhage", "Capelle", "Krimpen", "L
 # Values calibrated per embedder (by `name`), overriding the defaults above and the
 # embedder's own attributes; the lead switches the default model without touching them.
 TUNED: dict[str, dict] = {
-    # structure: bench/guide_sweep.py on dev.yaml + questions.yaml (158 answerable), grid
-    # weight 0-3 x blocks 2-3 x facet bonus 1-6: best R@5, then R@1, without losing a
-    # project or strategy question. no answer: bench/noanswer_sweep.py on the same sets,
-    # best F1 of "no answer" (docs/bench-retrieval.md).
+    # Structure: `KB_HOME=STORE python bench/guide_sweep.py corpus/eval/dev.yaml
+    # corpus/eval/questions.yaml` (158 answerable; never test.yaml), grid weight 0-3 x
+    # blocks 2-3 x facet bonus 1-6; rule: best R@5, then R@1, no project or strategy
+    # question lost; route_facts by `--only` with both values. No answer: `python
+    # bench/noanswer_sweep.py <same sets> --max-refused 4` (answer types on/off x fact_share
+    # 0.2-0.5 x window 0-1 x fact_top 1-3 x place_max_df 0-1 x confidence_top 3/15); rule:
+    # best F1 of "no answer" refusing at most 4 answerable questions; for e5 then
+    # `--grid '{"min_score": [0.81 ... 0.86], ...}'` with the chosen answer-type values.
+    # MiniLM's confidence_top 15 follows the structure depth of 10 (not swept after it).
+    # Figures: docs/bench-retrieval.md.
     "all-MiniLM-L6-v2": {"structure_weight": 3.0, "top_blocks": 2, "facet_bonus": 6.0,
                          "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
                          "fact_top": 2, "place_max_df": 1},
