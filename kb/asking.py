@@ -65,7 +65,7 @@ class Answerer:
         vector = self.retriever.embed(q)
         hits = self.retriever.retrieve(q, k=candidates(k), filters=filters, vector=vector)
         found = self._present(select_diverse(hits, k))
-        answered = self.retriever.confident(q, found)
+        answered = self.retriever.confident(q, found, pool=hits)
         chosen = self._present(self._complete(q, lang, r, found, filters, vector, viewer))
         seen = viewer.filters()
         docs = {h.chunk.document_id: self.store.document(h.chunk.document_id, seen)

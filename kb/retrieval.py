@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.embedder import Embedder
-from index.fusion import fuse
+from index.fusion import fuse, rrf
 from index.glossary import glossary
 from index.store import Filters, Hit, Store
-from kb import novelty
+from kb import answer_type, novelty, routing
 from kb.catalogue import Catalogue
 from kb.query import Query, analyse
+from kb.structure import GuideStructure
 from kb.text import terms
 
 # Cosine below which a dense hit is not an answer, for the default model (an embedder may
@@ -45,6 +46,30 @@ ABSENT_MIN_SCORE = 0.55
 # (docs/benchmarks.md, "Retrieval quality"). A query too short to tell its language (a
 # name, a few keywords) weighs both equally, with the first ranks counting most.
 FUSION = {"en": (0.8, 10), "nl": (0.3, 60), None: (0.5, 10)}
+# Other names of the region's municipalities, as questions write them.
+PLACE_ALIASES = ("The Hague", "Hague", "'s-Gravenhage", "Capelle", "Krimpen", "Leidschendam",
+                 "Voorburg", "Pijnacker", "Nootdorp", "Voorne", "BAR")
+# Values calibrated per embedder (by `name`), overriding the defaults above and the
+# embedder's own attributes; the lead switches the default model without touching them.
+TUNED: dict[str, dict] = {
+    # Structure: `KB_HOME=STORE python bench/guide_sweep.py corpus/eval/dev.yaml
+    # corpus/eval/questions.yaml` (158 answerable; never test.yaml), grid weight 0-3 x
+    # blocks 2-3 x facet bonus 1-6; rule: best R@5, then R@1, no project or strategy
+    # question lost; route_facts by `--only` with both values. No answer: `python
+    # bench/noanswer_sweep.py <same sets> --max-refused 4` (answer types on/off x fact_share
+    # 0.2-0.5 x window 0-1 x fact_top 1-3 x place_max_df 0-1 x confidence_top 3/15); rule:
+    # best F1 of "no answer" refusing at most 4 answerable questions; for e5 then
+    # `--grid '{"min_score": [0.81 ... 0.86], ...}'` with the chosen answer-type values.
+    # MiniLM's confidence_top 15 follows the structure depth of 10 (not swept after it).
+    # Figures: docs/bench-retrieval.md.
+    "all-MiniLM-L6-v2": {"structure_weight": 3.0, "top_blocks": 2, "facet_bonus": 6.0,
+                         "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
+                         "fact_top": 2, "place_max_df": 1},
+    "multilingual-e5-small": {"structure_weight": 3.0, "top_blocks": 3, "facet_bonus": 6.0,
+                              "route_facts": False, "min_score": 0.82, "confidence_top": 15,
+                              "fact_share": 0.2,
+                              "fact_window": 0, "fact_top": 1, "place_max_df": 1},
+}
 # Candidates a question's search returns before the answer picks its sources: at least
 # this many, and four per source asked for.
 CANDIDATES = 40
@@ -80,6 +105,30 @@ class RetrievalConfig:
     expand: bool = True
     translate: bool = True
     split_fusion: bool = True
+    # The guide's structure as one more ranking in a hybrid search (kb/structure.py): its
+    # weight against the chunk ranking's 1 (0: off), its RRF constant, how many building
+    # blocks' sections join it, and how much an asked facet (kb/routing.py) raises a section.
+    structure_weight: float = 0.0
+    # A question asking for a specific fact (kb/answer_type.py: an amount, a number, a date,
+    # a name) is routed to the guide's structure too only when this is True.
+    route_facts: bool = True
+    structure_rrf: int = 10
+    structure_depth: int = 10  # sections in that ranking: the chunk ranking's best follow
+    top_blocks: int = 2
+    facet_bonus: float = 1.0
+    # Answer types (kb/answer_type.py): a question asking for an amount, number, date or
+    # name is answered only when one of the `fact_top` best hits holds such a fact within
+    # `fact_window` sentences of `fact_share` of its subject words; a place in the question
+    # that is no municipality of the region and in at most `place_max_df` chunks: no answer.
+    answer_types: bool = True
+    # The cosine and term-coverage checks of `confident` read the three sources and the
+    # first `confidence_top` candidates (the guide's structure can lift a section above the
+    # passage the cosine liked best, which is still among the candidates).
+    confidence_top: int = 3
+    fact_share: float = 0.5
+    fact_window: int = 1
+    fact_top: int = 3
+    place_max_df: int | None = 0  # None: no place check
 
     @classmethod
     def for_embedder(cls, embedder: Embedder, min_score: float | None = None) -> RetrievalConfig:
@@ -87,11 +136,14 @@ class RetrievalConfig:
         brings them (index/embedder.py); an explicit `min_score` (KB_MIN_SCORE) wins."""
         english_only = not is_multilingual(embedder)
         own_min = getattr(embedder, "min_score", None)
+        tuned = dict(TUNED.get(str(embedder.name), {}))
+        own_min = tuned.pop("min_score", own_min)
         return cls(
             min_score=min_score if min_score is not None else (own_min or DEFAULT_MIN_SCORE),
             fusion=getattr(embedder, "fusion", None) or dict(FUSION),
             translate=english_only,
             split_fusion=english_only,
+            **tuned,
         )
 
 
@@ -106,6 +158,7 @@ class Retriever:
         self.config = config
         self._rendered: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self.guide = GuideStructure(store, catalogue.cache)
 
     def configured(self, **changes) -> Retriever:
         """A retriever over the same store with some settings changed."""
@@ -141,9 +194,64 @@ class Retriever:
             vector = self.with_english(q, vector)
         expansion = q.expansion if cfg.expand and mode != "dense" else ()
         if mode == "hybrid" and cfg.split_fusion and q.language == "en":
-            return self._fuse_by_language(q, vector, k, filters, weight, rrf_k, expansion)
-        return self.store.search(vector, k, filters, text=q.text, mode=mode,  # type: ignore[arg-type]
-                                 dense_weight=weight, rrf_k=rrf_k, expansion=expansion)  # fmt: skip
+            hits = self._fuse_by_language(q, vector, k, filters, weight, rrf_k, expansion)
+        else:
+            hits = self.store.search(vector, k, filters, text=q.text, mode=mode,  # type: ignore[arg-type]
+                                     dense_weight=weight, rrf_k=rrf_k, expansion=expansion)  # fmt: skip
+        if mode == "hybrid" and cfg.structure_weight > 0 and self.routes_to_guide(q, filters):
+            hits = self._with_structure(q, vector, k, filters, hits, weight, rrf_k, expansion)
+        return hits
+
+    def routes_to_guide(self, q: Query, filters: Filters | None) -> bool:
+        """Is this a question for the guide's advice, in a search that may return the
+        guide (no municipality filter, no other kind)?"""
+        f = filters or Filters()
+        if f.municipality or (f.kind and f.kind != "guide"):
+            return False
+        if not self.config.route_facts and answer_type.asked_type(q.text):
+            return False
+        return routing.guide_like(q.text, self.place_names())
+
+    def _with_structure(self, q: Query, vector, k: int, filters: Filters | None,
+                        hits: list[Hit], weight: float, rrf_k: int, expansion) -> list[Hit]:  # fmt: skip
+        """The chunk ranking fused with the guide's section ranking (kb/structure.py)."""
+        cfg = self.config
+        guide_filter = dataclasses.replace(filters or Filters(), kind="guide")
+        guide_hits = self.store.search(vector, FUSION_DEPTH, guide_filter, text=q.text,
+                                       mode="hybrid", dense_weight=weight, rrf_k=rrf_k,
+                                       expansion=expansion)  # fmt: skip
+        if not guide_hits:
+            return hits
+        order = self.guide.ranking(guide_hits, routing.facets(q.text), cfg.top_blocks,
+                                   cfg.facet_bonus, limit=cfg.structure_depth)  # fmt: skip
+        # Sections join the ranking by their block, not by a search: only those the
+        # filters let through (the viewer's access, a date) may.
+        allowed = self.store.allowed_rowids(guide_filter)
+        if allowed is not None:
+            passing = set(allowed.tolist())
+            order = [r for r in order if r in passing]
+        fused = rrf([[h.chunk.rowid for h in hits], order], k=cfg.structure_rrf,  # type: ignore[misc]
+                    weights=(1.0, cfg.structure_weight))[:k]  # fmt: skip
+        known = {h.chunk.rowid: h for h in hits + guide_hits}
+        missing = [r for r, _ in fused if r not in known]
+        if missing:
+            rows = self.store.chunks(missing)
+            vecs = self.store.vectors_of(missing)
+            for r, v in zip(missing, vecs, strict=True):
+                if r in rows:
+                    cos = float(np.dot(v, np.asarray(vector).ravel())) if vector is not None else 0.0
+                    known[r] = Hit(rows[r], 0.0, cos, 0.0)
+        return [Hit(known[r].chunk, s, known[r].dense, known[r].lexical)
+                for r, s in fused if r in known]  # fmt: skip
+
+    def place_names(self) -> set[str]:
+        """The municipalities' names as people write them (with the English and short
+        forms the region uses)."""
+        return self.catalogue.cache.get(
+            "place_names", self.store.manifest_value("municipalities"),
+            lambda: {str(m.get("name", "")) for m in self.catalogue.municipalities()
+                     if m.get("id") != "regional"} | set(PLACE_ALIASES),
+        )  # fmt: skip
 
     def _fuse_by_language(self, q: Query, vector, k: int, filters: Filters | None,
                           weight: float, rrf_k: int, expansion) -> list[Hit]:  # fmt: skip
@@ -187,27 +295,67 @@ class Retriever:
         return both / (np.linalg.norm(both) or 1.0)
 
     # ---- the "no answer" decision ---------------------------------------------------------
-    def confident(self, query: Query | str, hits: list[Hit]) -> bool:
+    def confident(self, query: Query | str, hits: list[Hit],
+                  pool: list[Hit] | None = None) -> bool:  # fmt: skip
         """Is the best of these hits relevant enough to answer from?
 
         Either the embedding model finds it close enough, or it holds most of the
-        question's content words (the English-trained model scores Dutch text low).
+        question's content words (the English-trained model scores Dutch text low); and the
+        kind of fact it asks for is there (`fact_present`).
+
+        Args:
+            hits: the sources chosen for the answer, best first.
+            pool: the candidates they were chosen from (the cosine may have liked one of
+                them best); the sources alone when not given.
         """
         if not hits:
             return False
         q = query if isinstance(query, Query) else self.analyse(query)
         cfg = self.config
+        if not self.fact_present(q, hits):
+            return False
         top = hits[:3]
-        best = max(h.dense for h in top)
-        if (cfg.max_absent is not None and best < ABSENT_MIN_SCORE
+        # The absent-words rule reads the sources, as it was calibrated; the cosine rule
+        # also the first candidates.
+        if (cfg.max_absent is not None and max(h.dense for h in top) < ABSENT_MIN_SCORE
                 and self.absent_share(q, top) >= cfg.max_absent):  # fmt: skip
             return False
+        near = top + list(pool or hits)[: cfg.confidence_top]
+        best = max(h.dense for h in near)
         if best >= cfg.min_score:
             return True
         if len(q.terms) < 2:
             return False
-        coverage = max(len(q.terms & terms(h.chunk.embed_text)) / len(q.terms) for h in top)
+        coverage = max(len(q.terms & terms(h.chunk.embed_text)) / len(q.terms) for h in near)
         return coverage >= cfg.min_coverage
+
+    def fact_present(self, q: Query, hits: list[Hit]) -> bool:
+        """False when the question asks for a kind of fact none of the best hits holds near
+        its subject, or names a place outside the region (kb/answer_type.py)."""
+        cfg = self.config
+        if cfg.place_max_df is not None and answer_type.unknown_places(
+            q.text, self.place_names(), self.store.bm25.doc_freq, cfg.place_max_df
+        ):
+            return False
+        kind = answer_type.asked_type(q.text) if cfg.answer_types else None
+        if kind is None:
+            return True
+        subject = answer_type.subject_words(q.text, self.place_names())
+        for h in hits[: cfg.fact_top]:
+            if answer_type.fact_near_subject(kind, h.chunk.text, subject, cfg.fact_share,
+                                             cfg.fact_window, self.record_facts(h)):  # fmt: skip
+                return True
+        return False
+
+    def record_facts(self, hit: Hit) -> str:
+        """A project's budget and years from its record, as text (they are not in the
+        chunk): a budget question about a project is answered from them."""
+        if not hit.chunk.project_id:
+            return ""
+        p = self.catalogue.project(hit.chunk.project_id) or {}
+        parts = [f"budget € {p['budget_eur']}" if p.get("budget_eur") else "",
+                 f"{p.get('start_year', '')} {p.get('end_year') or ''}".strip()]  # fmt: skip
+        return " ".join(x for x in parts if x)
 
     def absent_share(self, query: Query | str, hits: list[Hit]) -> float:
         """Share of the question's informative words that none of the hits holds and the
