@@ -70,6 +70,8 @@ class Answerer:
         seen = viewer.filters()
         docs = {h.chunk.document_id: self.store.document(h.chunk.document_id, seen)
                 for h in chosen}  # fmt: skip
+        # A document removed (or replaced) by another thread since the search is not cited.
+        chosen = [h for h in chosen if docs[h.chunk.document_id] is not None]
         sources = make_sources(chosen, docs)  # type: ignore[arg-type]
         blocks = self.blocks_for(chosen)
         projects = self.projects_for(q, hits, vector, viewer=viewer)

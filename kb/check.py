@@ -55,8 +55,15 @@ TUNED: dict[str, Thresholds] = {}
 
 
 def thresholds_for(model: str) -> Thresholds:
-    """The check's thresholds for an embedding model (by name)."""
-    return TUNED.get(model, Thresholds())
+    """The check's thresholds for an embedding model (by name): tuned ones, else the
+    default model's scaled to this model's spread of likeness (kb.tagging.scale_for)."""
+    if model in TUNED:
+        return TUNED[model]
+    f = tagging.scale_for(model)
+    t = Thresholds()
+    return dataclasses.replace(t, margin=round(t.margin * f, 4),
+                               weak_score=round(t.weak_score * f, 4),
+                               sentence_score=round(t.sentence_score * f, 4))  # fmt: skip
 
 
 EVIDENCE = 3

@@ -31,6 +31,17 @@ VERSION = "1"
 # every block: its language, its genre), and at most TOP_N blocks. Calibrated on the
 # shipped strategies against corpus/strategies/coverage.yaml (bench/coverage.py).
 MARGIN = 0.04
+# A model whose cosines sit closer together needs a margin in proportion: the mean spread
+# (standard deviation over the blocks) of a strategy chunk's centred likeness is 0.058
+# with all-MiniLM-L6-v2 and 0.010 with multilingual-e5-small on the shipped strategies,
+# so e5's margin is MARGIN scaled by 0.17 (measured from the stored vectors of the two
+# corpus stores; docs/benchmarks.md, "Strategy check").
+SPREAD = {"all-MiniLM-L6-v2": 0.0583, "multilingual-e5-small": 0.0100}
+
+
+def scale_for(model: str) -> float:
+    """How much closer a model's centred likenesses sit than the default model's."""
+    return SPREAD.get(model, SPREAD["all-MiniLM-L6-v2"]) / SPREAD["all-MiniLM-L6-v2"]
 TOP_N = 2
 MANIFEST_KEY = "block_tags"
 # Sections of a block that hold no prose about it (lists of project ids).
@@ -93,6 +104,7 @@ class BlockTagger:
         self.store = store
         self.embedder = embedder
         self.cache = cache
+        self.margin = round(MARGIN * scale_for(embedder.name), 4)
 
     def _store_is_current(self) -> bool:
         # During a reindex to another model the store still holds the old model's vectors.
@@ -124,7 +136,7 @@ class BlockTagger:
                     for b in c.building_blocks:
                         grouped.setdefault(b, []).append(v)
             key = json.dumps(
-                [VERSION, MARGIN, TOP_N, self.embedder.fingerprint, sorted(guide_ids)]
+                [VERSION, self.margin, TOP_N, self.embedder.fingerprint, sorted(guide_ids)]
             )
             return build_prototypes(grouped, hashlib.sha256(key.encode()).hexdigest()[:16])
 
@@ -138,7 +150,7 @@ class BlockTagger:
         protos = self.prototypes() if _auto_tagged(kind, meta) else None
         if protos is None:
             return rows
-        tags = assign(vectors, protos)
+        tags = assign(vectors, protos, self.margin)
         return [
             r if r.building_blocks else dataclasses.replace(r, building_blocks=t)
             for r, t in zip(rows, tags, strict=True)
@@ -162,7 +174,7 @@ class BlockTagger:
                 if not chunks:
                     continue
                 vectors = self.store.vectors_of([c.rowid for c in chunks])
-                tags = assign(vectors, protos) if protos else [()] * len(chunks)
+                tags = assign(vectors, protos, self.margin) if protos else [()] * len(chunks)
                 if all(c.building_blocks == t for c, t in zip(chunks, tags, strict=True)):
                     continue
                 rows = [

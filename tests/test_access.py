@@ -78,7 +78,7 @@ def test_a_wrong_password_is_refused(server):
     url, _ = server
     with httpx.Client(base_url=url, timeout=30) as c:
         r = c.post("login", data={"username": USER, "password": "s3cret"})
-        assert r.status_code == 400 and "Incorrect credentials" in r.text, r.text
+        assert r.status_code == 401 and "Incorrect credentials" in r.text, r.text
         assert c.get("config").status_code == 401
     with pytest.raises(ValueError, match="Could not login"):
         Client(url, auth=(USER, "wrong"), verbose=False)

@@ -296,7 +296,7 @@ def _compose_real(kb, question):
         docs,
         kb.building_blocks(),
         kb.municipalities(),
-        answered=kb.confident(question, chosen),
+        answered=kb.retriever.confident(question, chosen),
         project_titles={p["id"]: p["title"] for p in kb.projects()},
     )
 
