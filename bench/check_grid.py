@@ -40,6 +40,9 @@ for f in (0.15, 0.17, 0.2, 0.23, 0.26):
             for st in ("covered", "missing"):
                 said = {b for b, s in got.items() if s == st}
                 true = set(truth[n].get(st, []))
-                tp[st][0] += len(said & true); tp[st][1] += len(said); tp[st][2] += len(true)
-          out = {st: (round(v[0] / max(v[1], 1), 3), round(v[0] / max(v[2], 1), 3)) for st, v in tp.items()}
+                tp[st][0] += len(said & true)
+                tp[st][1] += len(said)
+                tp[st][2] += len(true)
+          out = {st: (round(v[0] / max(v[1], 1), 3), round(v[0] / max(v[2], 1), 3))
+                 for st, v in tp.items()}
           print(half, f, cc, out, flush=True)
