@@ -86,9 +86,11 @@ def main() -> None:
                 [dict(zip(GRID, vals, strict=True)) for vals in itertools.product(*GRID.values())])  # fmt: skip
     rows = []
     for s in settings:
-        if s.get("structure_weight") == 0 and any(
-            s.get(k) != GRID[k][0] for k in ("structure_rrf", "top_blocks", "facet_bonus")
-        ) and not args.only:
+        if (
+            s.get("structure_weight") == 0
+            and any(s.get(k) != GRID[k][0] for k in ("structure_rrf", "top_blocks", "facet_bonus"))
+            and not args.only
+        ):
             continue
         r = score(kb, prepared, sources, **s)
         rows.append({"setting": s, **r})

@@ -60,7 +60,11 @@ def main() -> None:
         s.setdefault("fact_share", 0.5)
         s.setdefault("fact_window", 1)
         s.setdefault("fact_top", 3)
-        if not s["answer_types"] and (s["fact_share"], s["fact_window"], s["fact_top"]) != (0.5, 1, 3):
+        if not s["answer_types"] and (s["fact_share"], s["fact_window"], s["fact_top"]) != (
+            0.5,
+            1,
+            3,
+        ):
             continue
         trial = base.configured(**s)
         answered = [trial.confident(a, h, pool=pl) for _, a, h, pl in prepared]

@@ -71,11 +71,13 @@ _PERSON = re.compile(r"\b(?:mr|mrs|ms|dr|dhr|mevr|prof|ir|drs)\.?\s+[A-Z][a-z]+|
 FACTS = {"amount": _MONEY, "number": _NUMBER, "date": _DATE, "person": _PERSON}
 
 # Words that state the type of fact asked for, not its subject.
-_TYPE_WORDS = frozenset("""budget budgets cost costs costed spend spent price prices fine fines
+_TYPE_WORDS = frozenset(
+    """budget budgets cost costs costed spend spent price prices fine fines
     amount money euro euros pay paid charge charged annual annually year yearly years average
     name named contact lead leader date when many much number total
     kost kosten kostte kostten uitgeven uitgegeven prijs boete bedrag geld betaalt betaalde
-    betalen jaarlijks jaar jaren gemiddeld naam heet datum aantal totaal""".split())
+    betalen jaarlijks jaar jaren gemiddeld naam heet datum aantal totaal""".split()
+)
 
 # Place cues: a capitalised name after these words is a place the question is about.
 _PLACE = re.compile(
@@ -140,7 +142,12 @@ def unknown_places(question: str, known: Iterable[str], doc_freq: Callable[[str]
             continue
         words = re.findall(r"[^\W_]+", name.lower())
         head = words[0]
-        if head in known_words or head in novelty.FUNCTION_WORDS or head in STOPWORDS or len(head) < 3:
+        if (
+            head in known_words
+            or head in novelty.FUNCTION_WORDS
+            or head in STOPWORDS
+            or len(head) < 3
+        ):
             continue
         if name.isupper():  # an acronym (AVG, NIS2, SOC): a topic, not a place
             continue

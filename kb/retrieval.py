@@ -47,8 +47,19 @@ ABSENT_MIN_SCORE = 0.55
 # name, a few keywords) weighs both equally, with the first ranks counting most.
 FUSION = {"en": (0.8, 10), "nl": (0.3, 60), None: (0.5, 10)}
 # Other names of the region's municipalities, as questions write them.
-PLACE_ALIASES = ("The Hague", "Hague", "'s-Gravenhage", "Capelle", "Krimpen", "Leidschendam",
-                 "Voorburg", "Pijnacker", "Nootdorp", "Voorne", "BAR")
+PLACE_ALIASES = (
+    "The Hague",
+    "Hague",
+    "'s-Gravenhage",
+    "Capelle",
+    "Krimpen",
+    "Leidschendam",
+    "Voorburg",
+    "Pijnacker",
+    "Nootdorp",
+    "Voorne",
+    "BAR",
+)
 # Values calibrated per embedder (by `name`), overriding the defaults above and the
 # embedder's own attributes; the lead switches the default model without touching them.
 TUNED: dict[str, dict] = {
@@ -62,13 +73,28 @@ TUNED: dict[str, dict] = {
     # `--grid '{"min_score": [0.81 ... 0.86], ...}'` with the chosen answer-type values.
     # MiniLM's confidence_top 15 follows the structure depth of 10 (not swept after it).
     # Figures: docs/bench-retrieval.md.
-    "all-MiniLM-L6-v2": {"structure_weight": 3.0, "top_blocks": 2, "facet_bonus": 6.0,
-                         "confidence_top": 15, "fact_share": 0.2, "fact_window": 1,
-                         "fact_top": 2, "place_max_df": 1},
-    "multilingual-e5-small": {"structure_weight": 3.0, "top_blocks": 3, "facet_bonus": 6.0,
-                              "route_facts": False, "min_score": 0.82, "confidence_top": 15,
-                              "fact_share": 0.2,
-                              "fact_window": 0, "fact_top": 1, "place_max_df": 1},
+    "all-MiniLM-L6-v2": {
+        "structure_weight": 3.0,
+        "top_blocks": 2,
+        "facet_bonus": 6.0,
+        "confidence_top": 15,
+        "fact_share": 0.2,
+        "fact_window": 1,
+        "fact_top": 2,
+        "place_max_df": 1,
+    },
+    "multilingual-e5-small": {
+        "structure_weight": 3.0,
+        "top_blocks": 3,
+        "facet_bonus": 6.0,
+        "route_facts": False,
+        "min_score": 0.82,
+        "confidence_top": 15,
+        "fact_share": 0.2,
+        "fact_window": 0,
+        "fact_top": 1,
+        "place_max_df": 1,
+    },
 }
 # Candidates a question's search returns before the answer picks its sources: at least
 # this many, and four per source asked for.
@@ -239,7 +265,9 @@ class Retriever:
             vecs = self.store.vectors_of(missing)
             for r, v in zip(missing, vecs, strict=True):
                 if r in rows:
-                    cos = float(np.dot(v, np.asarray(vector).ravel())) if vector is not None else 0.0
+                    cos = (
+                        float(np.dot(v, np.asarray(vector).ravel())) if vector is not None else 0.0
+                    )
                     known[r] = Hit(rows[r], 0.0, cos, 0.0)
         return [Hit(known[r].chunk, s, known[r].dense, known[r].lexical)
                 for r, s in fused if r in known]  # fmt: skip

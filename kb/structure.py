@@ -70,7 +70,9 @@ class GuideStructure:
         by_block: dict[str, list[float]] = {}
         for (block, _), v in per_section.items():
             by_block.setdefault(block, []).append(v)
-        block_score = {b: sum(sorted(vs, reverse=True)[:BLOCK_SECTIONS]) for b, vs in by_block.items()}
+        block_score = {
+            b: sum(sorted(vs, reverse=True)[:BLOCK_SECTIONS]) for b, vs in by_block.items()
+        }
         best = sorted(block_score, key=lambda b: -block_score[b])[:top_blocks]
         scores: dict[int, float] = dict(own)
         for s in sections.values():

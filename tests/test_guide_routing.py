@@ -26,11 +26,15 @@ def _places(answer) -> list[tuple[str, str]]:
 
 
 def test_dutch_question_finds_the_english_action_perspectives(kb):
-    a = kb.ask("We willen eindelijk grip op onze gegevens: wie is eigenaar van welke "
-               "dataset en hoe houden we de kwaliteit op orde? Wat moeten we als eerste regelen?")
+    a = kb.ask(
+        "We willen eindelijk grip op onze gegevens: wie is eigenaar van welke "
+        "dataset en hoe houden we de kwaliteit op orde? Wat moeten we als eerste regelen?"
+    )
     assert a.answered
     top = _places(a)[:3]
-    assert ("05-foundations.md", "5. Foundations > Data management > Action perspectives") in top, top
+    assert ("05-foundations.md", "5. Foundations > Data management > Action perspectives") in top, (
+        top
+    )
 
 
 def test_dutch_pitfalls_question_finds_the_pitfalls_of_its_block(kb):

@@ -47,7 +47,9 @@ def test_guide_like_excludes_named_municipalities_and_who_does_what():
     assert not routing.guide_like("Which municipalities already use parking sensors?", REGION)
     assert not routing.guide_like("Welke gemeenten werken met beeldbellen?", REGION)
     # the inhabitants and the adjective count as the place
-    assert not routing.guide_like("Waar kunnen Schiedammers terecht met DigiD?", REGION + ["Schiedam"])
+    assert not routing.guide_like(
+        "Waar kunnen Schiedammers terecht met DigiD?", REGION + ["Schiedam"]
+    )
     assert not routing.guide_like("Wat doet de Delftse aanpak anders?", REGION)
 
 
@@ -94,7 +96,8 @@ def test_unknown_places_outside_the_region():
         return 0 if term in {"utrecht", "dordrecht", "alphen", "alph"} else 5
 
     found = answer_type.unknown_places(
-        "Hoeveel betaalt Dordrecht per jaar voor het SOC?", REGION, df, 0)
+        "Hoeveel betaalt Dordrecht per jaar voor het SOC?", REGION, df, 0
+    )
     assert found == ["Dordrecht"]
     assert answer_type.unknown_places("How much did Utrecht spend, compared with Rotterdam?",
                                       REGION, df, 0) == ["Utrecht"]  # fmt: skip
