@@ -123,6 +123,7 @@ class RetrievalConfig:
     min_score: float = DEFAULT_MIN_SCORE
     min_coverage: float = DEFAULT_MIN_COVERAGE
     max_absent: float | None = DEFAULT_MAX_ABSENT  # None: no absent-words check
+    absent_min_score: float = ABSENT_MIN_SCORE  # the absent-words rule only below this cosine
     fusion: Mapping = field(default_factory=lambda: dict(FUSION))
     # Cross-lingual help from the Dutch-English glossary (index/glossary.py): BM25 adds the
     # translations of the query's words; for an English-only model a Dutch query is also
@@ -345,7 +346,7 @@ class Retriever:
         top = hits[:3]
         # The absent-words rule reads the sources, as it was calibrated; the cosine rule
         # also the first candidates.
-        if (cfg.max_absent is not None and max(h.dense for h in top) < ABSENT_MIN_SCORE
+        if (cfg.max_absent is not None and max(h.dense for h in top) < cfg.absent_min_score
                 and self.absent_share(q, top) >= cfg.max_absent):  # fmt: skip
             return False
         near = top + list(pool or hits)[: cfg.confidence_top]
