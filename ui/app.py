@@ -1,5 +1,9 @@
-"""The web app: Ask, Projects, Map, Collaborations, Check and Documents tabs, and a stable
-API for gradio_client."""
+"""The web app: Ask, Projects, the region at a glance, Map, Collaborations, Check and
+Documents tabs in Dutch and English, and a stable API for gradio_client.
+
+Handlers take the interface language as their last argument (`lang`, "nl" or "en"), so
+that a later argument such as the caller's `gr.Request` can follow it.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +16,82 @@ import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
+import pandas as pd
 
 from kb.catalogue import STAGES, STATUSES
 from kb.core import KnowledgeBase
 from kb.records import IngestResult
 from kb.text import slugify
-from ui import check_tab, regional_tab
-from ui.render import CARD_CSS, answer_markdown, cards_html, esc, file_link
+from ui import check_tab, overview_tab, regional_tab
+from ui.i18n import DEFAULT, Labels, lang_of, stage_name, t
+from ui.render import (
+    APP_CSS,
+    answer_markdown,
+    cards_html,
+    esc,
+    source_choices,
+    sources_markdown,
+)
+from ui.viewer import page_html, render_page
 
 KINDS = ["", "guide", "strategy", "project", "other"]
 EXPORTS_KEPT = 20
 PROJECT_COLUMNS = ["title", "municipality", "stage", "status", "score", "why", "id"]
-EXAMPLES = [
-    "Which action perspectives does the guide give for data management?",
-    "Welke gemeenten werken met parkeersensoren?",
-    "Hoe kunnen we ouderen digitaal vaardiger maken?",
-    "How do municipalities keep algorithms transparent?",
-]
+DOCUMENT_COLUMNS = ["title", "kind", "municipality", "language", "pages", "chunks", "added",
+                    "id"]  # fmt: skip
+EXAMPLES = ["ex1", "ex2", "ex3", "ex4"]
+# What the Documents tab accepts; the loader decides the type by content anyway.
+UPLOAD_TYPES = [".pdf", ".md", ".docx", ".odt", ".html", ".htm", ".csv", ".yaml", ".yml"]
 
+# The browser side, kept small: the language from ?lang=, the last choice or the browser;
+# the live status line; scrolling to the start of the new answer and focusing it.
+HEAD = """
+<script>
+window.kbLang = function () {
+  const p = new URLSearchParams(location.search).get('lang');
+  const l = p || localStorage.getItem('kb-lang') || navigator.language || 'nl';
+  return l.slice(0, 2).toLowerCase() === 'en' ? 'en' : 'nl';
+};
+window.kbSay = function (key) {
+  const s = document.getElementById('kb-status');
+  if (s) { s.textContent = s.dataset[key] || ''; s.dataset.state = key; }
+};
+window.kbShowAnswer = function () {
+  const rows = document.querySelectorAll('#chat .message-row.bot-row, #chat .bot-row');
+  const last = rows[rows.length - 1];
+  window.kbSay('ready');
+  if (!last) return;
+  last.setAttribute('tabindex', '-1');
+  last.scrollIntoView({block: 'start'});
+  const chat = last.closest('[role=log], .bubble-wrap');
+  if (chat) chat.scrollTop = last.offsetTop - 8;
+  last.focus({preventScroll: true});
+};
+// Gradio's empty placeholders carry an aria-label on a plain div (not allowed without a
+// role): they are pictures of "nothing yet", so they get the role of an image.
+new MutationObserver(function () {
+  document.querySelectorAll('div.empty[aria-label]:not([role])').forEach(function (e) {
+    e.setAttribute('role', 'img');
+  });
+  // The footer's settings icon repeats its link text as alt text: it is decoration.
+  document.querySelectorAll('footer img[alt]:not([alt=""])').forEach(function (e) {
+    e.setAttribute('alt', '');
+  });
+}).observe(document.documentElement, {childList: true, subtree: true});
+window.kbShowMark = function () {
+  const a = document.querySelector('#viewer .kb-anchor');
+  const frame = document.querySelector('#viewer .kb-page');
+  if (a && frame) frame.scrollTop = Math.max(0, a.offsetTop - frame.clientHeight / 3);
+};
+</script>
+"""
+LANG_JS = """(l) => { document.documentElement.lang = l; localStorage.setItem('kb-lang', l);
+return l; }"""
+READY_JS = "() => { document.body.dataset.kbReady = '1'; }"
+ASK_JS = "(...args) => { window.kbSay('working'); return args; }"
 
 
 def _drop_uploads(paths) -> None:
@@ -50,6 +110,11 @@ def _drop_uploads(paths) -> None:
                 path.parent.rmdir()  # the per-upload folder, when now empty
             except OSError:
                 pass
+
+
+def _columns(keys: list[str], lang: str) -> list[str]:
+    return [t(f"col_{k}", lang) for k in keys]
+
 
 class Handlers:
     """The app's functions, each a thin call into the KnowledgeBase (tested directly)."""
@@ -100,11 +165,15 @@ class Handlers:
     def similar(self, text: str = "", project_id: str = "", exclude_municipality: str = "",
                 k: int = 5, themes: list[str] | None = None, stage: str = "",
                 status: str = "") -> dict:  # fmt: skip
-        res = self.kb.similar(text=text or None, project_id=project_id or None,
-                              exclude_municipality=exclude_municipality or None, k=int(k),
-                              themes=themes or None, stage=stage or None,
-                              status=status or None)  # fmt: skip
+        res = self.similar_projects(text, project_id, exclude_municipality, k, themes, stage,
+                                    status)  # fmt: skip
         return {"query": text or project_id, "results": [asdict(r) for r in res]}
+
+    def similar_projects(self, text, project_id, exclude, k, themes, stage, status):
+        return self.kb.similar(text=text or None, project_id=project_id or None,
+                               exclude_municipality=exclude or None, k=int(k),
+                               themes=themes or None, stage=stage or None,
+                               status=status or None)  # fmt: skip
 
     def stats(self) -> dict:
         return self.kb.stats()
@@ -116,40 +185,82 @@ class Handlers:
             counts[r.status] = counts.get(r.status, 0) + 1
         return {"results": [asdict(r) for r in results], "counts": counts}
 
-    # UI
-    def chat(self, question: str, history: list, municipality: str, kind: str, block: str = ""):
-        if not question.strip():
-            return history, "", gr.skip()
+    # ---- Ask --------------------------------------------------------------------------------
+    def chat(self, question: str, history: list, municipality: str = "", kind: str = "",
+             block: str = "", lang: str = DEFAULT):  # fmt: skip
+        """One question: the chat with the answer added, and the sources panel.
+
+        Returns (history, cleared question box, sources Markdown, cards HTML, the source
+        picker, the sources kept for the viewer, the sources accordion).
+        """
+        if not (question or "").strip():
+            return (gr.skip(),) * 7
         answer = self.ask(question, municipality, kind, building_block=block)
-        links = {}
-        for s in answer["sources"]:
-            doc = self.kb.document(s["document_id"])
-            links[f"{s['document_id']}:{s.get('page')}"] = file_link(
-                str(self.kb.home.resolve()), doc.stored_path if doc else None, s.get("page"))
-        cards = cards_html(answer, self.kb.municipality_name)
         for ref in answer["projects"]:
             ref["municipality"] = self.kb.municipality_name(ref["municipality"])
-        reply = answer_markdown(answer, links, question)
-        return history + [{"role": "user", "content": esc(question)},
-                          {"role": "assistant", "content": reply}], "", cards  # fmt: skip
+        reply = answer_markdown(answer, lang)
+        n = len(answer["sources"])
+        history = list(history or []) + [{"role": "user", "content": esc(question)},
+                                         {"role": "assistant", "content": reply}]  # fmt: skip
+        return (
+            history, "",
+            sources_markdown(answer, question, lang),
+            cards_html(answer, question, lang),
+            gr.update(choices=source_choices(answer, lang), value=None),
+            answer["sources"],
+            gr.update(label=t("sources_n", lang, n=n), open=False),
+        )  # fmt: skip
 
+    def open_source(self, n, sources: list | None, lang: str = DEFAULT):
+        """The chosen source in the viewer: a PDF page with the passage marked, else the
+        Markdown section or the project record. Returns (page HTML, text Markdown)."""
+        src = next((s for s in sources or [] if str(s.get("n")) == str(n)), None)
+        if src is None:
+            return "", ""
+        if src.get("project_id"):
+            return "", self.project_detail(src["project_id"], lang=lang)
+        doc = self.kb.document(src["document_id"])
+        if doc is None:
+            return "", t("no_document", lang)
+        head = f"### [{src['n']}] {esc(src['title'])}"
+        path = (self.kb.home / doc.stored_path) if doc.stored_path else None
+        if src.get("page") and path and path.suffix.lower() == ".pdf" and path.is_file():
+            try:
+                r = render_page(path, int(src["page"]), src.get("snippet", ""))
+            except ValueError as e:
+                return "", f"{head}\n\n{esc(str(e))}"
+            alt = t("viewer_alt", lang, page=r.page, title=src["title"])
+            link = "/gradio_api/file=" + quote(str(path.resolve()))
+            caption = (f"{esc(t('page_of', lang, page=r.page, pages=r.pages))} · "
+                       f'<a href="{link}#page={r.page}" download>{t("download", lang)}</a>')  # fmt: skip
+            note = "" if r.found else f"\n\n{t('passage_not_found', lang)}\n\n> {esc(src['snippet'])}"
+            return page_html(r, alt, caption), head + note
+        # A Markdown document (or a PDF without its file): the whole section, passage marked.
+        section = src.get("section")
+        parts = [c.text for c in self.kb.store.chunks_of(doc.id)
+                 if section is None or c.section == section]  # fmt: skip
+        body = _mark(_merge(parts), src.get("snippet", ""))
+        where = f" — {esc(section)}" if section else ""
+        return "", f"{head}{where}\n\n{body}"
+
+    # ---- Projects ----------------------------------------------------------------------------
     def project_table(self, text: str, project_id: str, exclude: str,
                       themes: list[str] | None = None, stage: str = "",
-                      status: str = ""):  # fmt: skip
-        if not text.strip() and not project_id:
-            return [], "Type a description or pick a project.", None
+                      status: str = "", lang: str = DEFAULT):  # fmt: skip
+        """The comparable projects (a table with the columns in `lang`), the first one's
+        detail and the CSV export."""
+        empty = pd.DataFrame([], columns=_columns(PROJECT_COLUMNS, lang))
+        if not (text or "").strip() and not project_id:
+            return empty, t("need_text", lang), None
         try:
-            res = self.similar(text, project_id, exclude, 10, themes, stage, status)["results"]
+            res = self.similar_projects(text, project_id, exclude, 10, themes, stage, status)
         except KeyError as e:
-            return [], esc(str(e.args[0])), None
-        rows = [[r["title"], self.kb.municipality_name(r["municipality"]), r["stage"], r["status"],
-                 round(r["score"], 2), r["why"], r["id"]] for r in res]  # fmt: skip
-        detail = (
-            self.project_detail(res[0]["id"], res[0]["why"])
-            if res
-            else "No comparable projects found."
-        )
-        return rows, detail, str(self._export_csv(rows))
+            return empty, esc(str(e.args[0])), None
+        rows = [[r.title, self.kb.municipality_name(r.municipality), r.stage, r.status,
+                 round(r.score, 2), r.why, r.id] for r in res]  # fmt: skip
+        detail = self.project_detail(res[0].id, res[0].why, lang) if res else t("no_projects", lang)
+        frame = pd.DataFrame(rows, columns=_columns(PROJECT_COLUMNS, lang))
+        return frame, detail, str(self._export_csv(rows))
 
     def _export_csv(self, rows: list[list]) -> Path:
         """The rows as a CSV under KB_HOME/exports, named by content: the same list is one
@@ -168,28 +279,32 @@ class Handlers:
             stale.unlink(missing_ok=True)
         return path
 
-    def project_detail(self, project_id: str, why: str = "") -> str:
+    def project_detail(self, project_id: str, why: str = "", lang: str = DEFAULT) -> str:
+        """A project record as Markdown, with the link that opens it (`?project=ID`)."""
         p = self.kb.project(project_id)
         if p is None:
-            return ""
+            return t("unknown_project", lang, id=esc(project_id)) if project_id else ""
         blocks = self.kb.building_blocks()
         lines = [
             f"### {esc(p['title'])}",
-            f"**{esc(self.kb.municipality_name(p['municipality']))}** · stage: {esc(p['stage'])} · "
-            f"status: {esc(p['status'])} · since {p['start_year']}",
+            f"**{esc(self.kb.municipality_name(p['municipality']))}** · "
+            f"{t('d_stage', lang)}: {esc(stage_name(p['stage'], lang))} · "
+            f"{t('d_status', lang)}: {esc(p['status'])} · "
+            f"{t('d_since', lang, year=p['start_year'])}",
             esc(p.get("summary", "")),
-            "**Building blocks:** " + esc(", ".join(
+            f"**{t('d_blocks', lang)}:** " + esc(", ".join(
                 blocks.get(b, {}).get("name", b)
                 for b in p.get("building_blocks", []))),  # fmt: skip
-            "**Themes:** " + esc(", ".join(p.get("themes", []))),
+            f"**{t('d_themes', lang)}:** " + esc(", ".join(p.get("themes", []))),
         ]
         if p.get("partners"):
-            lines.append("**Partners:** " + esc(", ".join(p["partners"])))
+            lines.append(f"**{t('d_partners', lang)}:** " + esc(", ".join(p["partners"])))
         if why:
-            lines.append(f"**Why it matches:** {esc(why)}")
+            lines.append(f"**{t('d_why', lang)}:** {esc(why)}")
+        lines.append(f"[{t('project_link', lang)}](?project={quote(project_id)})")
         return "\n\n".join(lines)
 
-    def select_project(self, rows, evt: gr.SelectData):
+    def select_project(self, rows, evt: gr.SelectData, lang: str = DEFAULT):
         """Show the clicked row's project in the detail view."""
         try:
             row = (
@@ -199,8 +314,9 @@ class Handlers:
             )
         except (IndexError, TypeError):
             return gr.skip()
-        return self.project_detail(str(row[-1]), str(row[-2]))
+        return self.project_detail(str(row[-1]), str(row[-2]), lang)
 
+    # ---- Documents ---------------------------------------------------------------------------
     def document_rows(self) -> list[list]:
         counts = self.kb.chunk_counts()
         docs = sorted(self.kb.documents(), key=lambda d: d.added, reverse=True)
@@ -208,84 +324,209 @@ class Handlers:
                  d.pages or "", counts.get(d.id, 0), d.added[:10], d.id[:12]]
                 for d in docs]  # fmt: skip
 
+    def document_table(self, lang: str = DEFAULT) -> pd.DataFrame:
+        return pd.DataFrame(self.document_rows(), columns=_columns(DOCUMENT_COLUMNS, lang))
+
     # Gradio only injects a progress tracker through a gr.Progress() default argument.
-    def upload(self, files, municipality: str, kind: str, progress=gr.Progress()):  # noqa: B008
+    def upload(self, files, municipality: str, kind: str, lang: str = DEFAULT,
+               progress=gr.Progress()):  # noqa: B008  # fmt: skip
         def each(i, n, name):
-            progress((i, n), desc=f"ingesting {name}")
+            progress((i, n), desc=t("ingesting", lang, name=name))
 
         results = self._ingest_uploads(files, municipality, kind, each)
         lines = [esc(r.line()) for _, r in results]
-        return "\n\n".join(lines) or "No files.", self.document_rows()
+        return "\n\n".join(lines) or t("no_files", lang), self.document_table(lang)
 
-    def remove(self, doc_id: str):
+    def remove(self, doc_id: str, lang: str = DEFAULT):
         doc = self.kb.remove(doc_id.strip()) if doc_id.strip() else None
-        msg = f"Removed {esc(doc.title)}" if doc else "No document with that id."
-        return msg, self.document_rows()
+        msg = t("removed", lang, title=esc(doc.title)) if doc else t("no_such_document", lang)
+        return msg, self.document_table(lang)
+
+    # ---- the page ----------------------------------------------------------------------------
+    def start(self, lang: str, request: gr.Request | None = None):
+        """On opening the page: the language, and what a shared link asks for
+        (`?q=question`, `?project=ID`). Returns (language, question, tab, project pick,
+        project detail)."""
+        params = dict(request.query_params) if request is not None else {}
+        lang = lang_of(params.get("lang") or lang)
+        question = (params.get("q") or "")[:1000]
+        project = params.get("project") or ""
+        if project and self.kb.project(project):
+            return (lang, question, gr.update(selected="projects"), project,
+                    self.project_detail(project, lang=lang))  # fmt: skip
+        if project:
+            return lang, question, gr.skip(), gr.skip(), t("unknown_project", lang, id=esc(project))
+        return lang, question, gr.skip(), gr.skip(), gr.skip()
 
 
-def _ask_tab(h: Handlers, munis: list[str]) -> None:
-    with gr.Tab("Ask"):
+def _merge(parts: list[str]) -> str:
+    """Consecutive chunks of a section as one text, the overlap between two kept once."""
+    text = ""
+    for part in parts:
+        k = next((k for k in range(min(len(text), len(part), 400), 0, -1)
+                  if text.endswith(part[:k])), 0)  # fmt: skip
+        text = text + ("" if k else "\n\n") + part[k:] if text else part
+    return text
+
+
+def _mark(text: str, passage: str) -> str:
+    """The section as escaped Markdown, the cited passage in bold (found by its opening)."""
+    opening = " ".join(passage.replace("…", " ").split()[:8])
+    flat = " ".join(text.split())
+    i = flat.find(opening) if opening else -1
+    if i < 0:
+        return esc(text)
+    end = i + len(passage.rstrip("…").strip())
+    return esc(flat[:i]) + "**" + esc(flat[i:end]) + "**" + esc(flat[end:])
+
+
+def _choices(values: list[str], lang: str, key=None) -> list[tuple[str, str]]:
+    return [(t("any", lang) if not v else (key(v, lang) if key else v), v) for v in values]
+
+
+def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
+    kb = h.kb
+    munis = [""] + [m["name"] for m in kb.municipalities()]
+    blocks = [""] + [i for _, i in sorted((b["name"], i) for i, b in kb.building_blocks().items())]
+    names = {i: b["name"] for i, b in kb.building_blocks().items()}
+    with labels.add(gr.Tab(t("tab_ask"), id="ask", elem_id="tab-ask"), label="tab_ask"):
         with gr.Row():
-            municipality = gr.Dropdown(munis, value="", label="Municipality")
-            kind = gr.Dropdown(KINDS, value="", label="Document kind")
-            names = sorted((b["name"], i) for i, b in h.kb.building_blocks().items())
-            block = gr.Dropdown([("", "")] + names, value="", label="Building block",
-                                elem_id="ask-block")  # fmt: skip
+            municipality = labels.dynamic(
+                gr.Dropdown(_choices(munis, DEFAULT), value="", label=t("municipality"),
+                            elem_id="ask-municipality"),
+                lambda lg: {"label": t("municipality", lg), "choices": _choices(munis, lg)})
+            kind = labels.dynamic(
+                gr.Dropdown(_choices(KINDS, DEFAULT, lambda v, lg: t(f"kind_{v}", lg)), value="",
+                            label=t("kind"), elem_id="ask-kind"),
+                lambda lg: {"label": t("kind", lg), "choices": _choices(
+                    KINDS, lg, lambda v, lg2: t(f"kind_{v}", lg2))})  # fmt: skip
+            block = labels.dynamic(
+                gr.Dropdown(_choices(blocks, DEFAULT, lambda v, lg: names[v]), value="",
+                            label=t("block"), elem_id="ask-block"),
+                lambda lg: {"label": t("block", lg),
+                            "choices": _choices(blocks, lg, lambda v, lg2: names[v])})  # fmt: skip
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Answers with citations", height=520, sanitize_html=True)
-                question = gr.Textbox(label="Question (Dutch or English)", elem_id="question")
-                gr.Examples(EXAMPLES, inputs=question)
-                ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+                question = labels.add(
+                    gr.Textbox(label=t("question"), placeholder=t("question_ph"), lines=1,
+                               max_lines=4, elem_id="question", submit_btn=False),
+                    label="question", placeholder="question_ph")
+                ask_btn = labels.add(gr.Button(t("ask"), variant="primary", elem_id="ask"),
+                                     value="ask")
+                status = labels.dynamic(gr.HTML(_status_html(DEFAULT), elem_id="kb-status-box"),
+                                        lambda lg: {"value": _status_html(lg)})
+                chatbot = labels.add(
+                    gr.Chatbot(label=t("chat"), height=460, sanitize_html=True, autoscroll=False,
+                               elem_id="chat", buttons=["copy"]),
+                    label="chat")
+                examples = gr.Examples([[t(k)] for k in EXAMPLES], inputs=question,
+                                       label=t("examples"))
+                labels.dynamic(examples.dataset, lambda lg: {
+                    "samples": [[t(k, lg)] for k in EXAMPLES], "label": t("examples", lg)})
+                with labels.add(gr.Accordion(t("sources"), open=False, elem_id="sources-panel"),
+                                label="sources") as panel:
+                    sources = labels.add(gr.Markdown(t("no_sources"), elem_id="sources"),
+                                         value="no_sources")
+                    pick = labels.add(gr.Radio([], label=t("open_source"), elem_id="source-pick"),
+                                      label="open_source")
+                    page = gr.HTML(elem_id="viewer")
+                    text = gr.Markdown(elem_id="viewer-text")
             with gr.Column(scale=2):
                 cards = gr.HTML(elem_id="cards")
-        for trigger in (ask_btn.click, question.submit):
-            trigger(h.chat, [question, chatbot, municipality, kind, block],
-                    [chatbot, question, cards], api_visibility="private")  # fmt: skip
+    kept = gr.State([])
+    inputs = [question, chatbot, municipality, kind, block, lang]
+    outputs = [chatbot, question, sources, cards, pick, kept, panel]
+    for trigger in (ask_btn.click, question.submit):
+        trigger(h.chat, inputs, outputs, js=ASK_JS, api_visibility="private").then(
+            None, js="() => window.kbShowAnswer()")
+    pick.change(h.open_source, [pick, kept, lang], [page, text], api_visibility="private").then(
+        None, js="() => window.kbShowMark()")
+    return {"question": question, "chat": (h.chat, inputs, outputs), "status": status}
 
 
-def _projects_tab(h: Handlers, munis: list[str]) -> None:
-    projects = h.kb.projects()
-    themes = sorted({t for p in projects for t in p.get("themes", [])})
-    with gr.Tab("Projects"):
+def _status_html(lang: str) -> str:
+    # The live region stays in the page; only its text changes (set by kbSay in HEAD).
+    return (f'<p id="kb-status" role="status" aria-live="polite" '
+            f'data-working="{t("working", lang)}" data-ready="{t("ready", lang)}"></p>')  # fmt: skip
+
+
+def _projects_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
+    kb = h.kb
+    projects = kb.projects()
+    munis = [""] + [m["name"] for m in kb.municipalities()]
+    themes = sorted({x for p in projects for x in p.get("themes", [])})
+    with labels.add(gr.Tab(t("tab_projects"), id="projects", elem_id="tab-projects"),
+                    label="tab_projects"):  # fmt: skip
         with gr.Row():
-            text = gr.Textbox(label="Describe a project", elem_id="project-text")
-            pick = gr.Dropdown([""] + sorted(p["id"] for p in projects), value="",
-                               label="…or pick a project")  # fmt: skip
-            exclude = gr.Dropdown(munis, value="", label="Exclude municipality")
+            text = labels.add(gr.Textbox(label=t("describe"), elem_id="project-text"),
+                              label="describe")
+            pick = labels.add(gr.Dropdown([""] + sorted(p["id"] for p in projects), value="",
+                                          label=t("pick"), elem_id="project-pick"), label="pick")
+            exclude = labels.dynamic(
+                gr.Dropdown(_choices(munis, DEFAULT), value="", label=t("exclude"),
+                            elem_id="project-exclude"),
+                lambda lg: {"label": t("exclude", lg), "choices": _choices(munis, lg)})
         with gr.Row():
-            themes_in = gr.Dropdown(themes, value=[], multiselect=True, label="Themes (any of)")
-            stage = gr.Dropdown([""] + list(STAGES), value="", label="Value-chain stage")
-            status = gr.Dropdown([""] + list(STATUSES), value="", label="Status")
-        find = gr.Button("Find comparable projects", elem_id="find")
-        gr.Markdown("Click a row for the details; click a column header to sort.")
-        table = gr.Dataframe(headers=PROJECT_COLUMNS, interactive=False, elem_id="projects-table")
+            themes_in = labels.add(gr.Dropdown(themes, value=[], multiselect=True,
+                                               label=t("themes"), elem_id="project-themes"),
+                                   label="themes")  # fmt: skip
+            stage = labels.dynamic(
+                gr.Dropdown(_choices([""] + list(STAGES), DEFAULT, stage_name), value="",
+                            label=t("stage"), elem_id="project-stage"),
+                lambda lg: {"label": t("stage", lg),
+                            "choices": _choices([""] + list(STAGES), lg, stage_name)})
+            status = labels.dynamic(
+                gr.Dropdown(_choices([""] + list(STATUSES), DEFAULT), value="",
+                            label=t("status"), elem_id="project-status"),
+                lambda lg: {"label": t("status", lg),
+                            "choices": _choices([""] + list(STATUSES), lg)})
+        find = labels.add(gr.Button(t("find"), variant="primary", elem_id="find"), value="find")
+        labels.add(gr.Markdown(t("table_hint")), value="table_hint")
+        table = labels.dynamic(
+            gr.Dataframe(headers=_columns(PROJECT_COLUMNS, DEFAULT), interactive=False,
+                         elem_id="projects-table", wrap=True),
+            lambda lg: {"headers": _columns(PROJECT_COLUMNS, lg)})
         detail = gr.Markdown(elem_id="project-detail")
-        export = gr.File(label="Export (CSV)")
-        find.click(h.project_table, [text, pick, exclude, themes_in, stage, status],
+        export = labels.add(gr.File(label=t("export_csv"), elem_id="project-export"),
+                            label="export_csv")
+        find.click(h.project_table, [text, pick, exclude, themes_in, stage, status, lang],
                    [table, detail, export], api_visibility="private")  # fmt: skip
-        table.select(h.select_project, [table], detail, api_visibility="private")
+        table.select(h.select_project, [table, lang], detail, api_visibility="private")
+    return {"pick": pick, "detail": detail}
 
 
-def _documents_tab(h: Handlers, munis: list[str]) -> None:
-    with gr.Tab("Documents"):
-        docs = gr.Dataframe(value=h.document_rows, interactive=False, elem_id="documents",
-                            headers=["title", "kind", "municipality", "language", "pages",
-                                     "chunks", "added", "id"])  # fmt: skip
+def _documents_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> None:
+    munis = [""] + [m["name"] for m in h.kb.municipalities()]
+    upload_kinds = KINDS[1:]
+    with labels.add(gr.Tab(t("tab_documents"), id="documents", elem_id="tab-documents"),
+                    label="tab_documents"):  # fmt: skip
+        docs = labels.dynamic(
+            gr.Dataframe(value=lambda: h.document_table(DEFAULT), interactive=False,
+                         elem_id="documents", label=t("documents"), wrap=True),
+            lambda lg: {"value": h.document_table(lg), "label": t("documents", lg)})
         with gr.Row():
-            files = gr.File(file_count="multiple", file_types=[".pdf", ".csv", ".md", ".yaml"],
-                            label="Upload PDFs or a project CSV", elem_id="upload")  # fmt: skip
-            municipality = gr.Dropdown(munis, value="", label="Municipality")
-            kind = gr.Dropdown(KINDS, value="strategy", label="Kind")
-        add = gr.Button("Add to the knowledge base", elem_id="add")
+            files = labels.add(gr.File(file_count="multiple", file_types=UPLOAD_TYPES,
+                                       label=t("upload"), elem_id="upload"),
+                               label="upload")  # fmt: skip
+            municipality = labels.dynamic(
+                gr.Dropdown(_choices(munis, DEFAULT), value="", label=t("municipality"),
+                            elem_id="upload-municipality"),
+                lambda lg: {"label": t("municipality", lg), "choices": _choices(munis, lg)})
+            kind = labels.dynamic(
+                gr.Dropdown(_choices(upload_kinds, DEFAULT, lambda v, lg: t(f"kind_{v}", lg)),
+                            value="strategy", label=t("upload_kind"), elem_id="upload-kind"),
+                lambda lg: {"label": t("upload_kind", lg), "choices": _choices(
+                    upload_kinds, lg, lambda v, lg2: t(f"kind_{v}", lg2))})  # fmt: skip
+        add = labels.add(gr.Button(t("add"), variant="primary", elem_id="add"), value="add")
         result = gr.Markdown(elem_id="upload-result")
         # One ingest at a time (it writes); questions keep their own, larger pool.
-        add.click(h.upload, [files, municipality, kind], [result, docs], concurrency_limit=1,
+        add.click(h.upload, [files, municipality, kind, lang], [result, docs], concurrency_limit=1,
                   concurrency_id="ingest", api_visibility="private")  # fmt: skip
         with gr.Row():
-            doc_id = gr.Textbox(label="Document id to remove")
-            remove = gr.Button("Remove")
-        remove.click(h.remove, [doc_id], [result, docs], api_visibility="private")
+            doc_id = labels.add(gr.Textbox(label=t("remove_id"), elem_id="remove-id"),
+                                label="remove_id")
+            remove = labels.add(gr.Button(t("remove"), elem_id="remove"), value="remove")
+        remove.click(h.remove, [doc_id, lang], [result, docs], api_visibility="private")
 
 
 def _api(h: Handlers) -> None:
@@ -303,23 +544,44 @@ def _api(h: Handlers) -> None:
 
 def create_app(kb: KnowledgeBase) -> gr.Blocks:
     h = Handlers(kb)
-    munis = [""] + [m["name"] for m in kb.municipalities()]
-    with gr.Blocks(title="MRDH digital strategy knowledge base") as app:
-        gr.Markdown("## Digital strategy knowledge base — Rotterdam–The Hague region")
+    labels = Labels()
+    with gr.Blocks(title=t("title")) as app:
+        with gr.Row(elem_id="kb-top"):
+            labels.dynamic(gr.Markdown(f"# {t('heading')}", elem_id="kb-heading"),
+                           lambda lg: {"value": f"# {t('heading', lg)}"})
+            lang = gr.Radio([("Nederlands", "nl"), ("English", "en")], value=DEFAULT,
+                            label=t("language"), elem_id="lang", scale=0, min_width=220)
         # Tabs in an explicit container: a hidden API component built by a tab module
         # between two tabs would otherwise split them into two tab bars.
-        with gr.Tabs():
-            _ask_tab(h, munis)
-            _projects_tab(h, munis)
-            regional_tab.map_tab(kb)
-            regional_tab.collaborations_tab(kb)
-            check_tab.build(kb)
-            _documents_tab(h, munis)
+        with gr.Tabs(selected="ask", elem_id="tabs") as tabs:
+            ask = _ask_tab(h, labels, lang)
+            projects = _projects_tab(h, labels, lang)
+            overview_tab.build(kb, labels, lang)
+            regional_tab.map_tab(kb, labels, lang)
+            regional_tab.collaborations_tab(kb, labels, lang)
+            check_tab.build(kb, labels, lang)
+            _documents_tab(h, labels, lang)
         _api(h)
+        lang.change(None, lang, None, js=LANG_JS)
+        lang.change(labels.updates, lang, labels.components, api_visibility="private")
+        chat, inputs, outputs = ask["chat"]
+        app.load(h.start, [lang], [lang, ask["question"], tabs, projects["pick"],
+                                   projects["detail"]],
+                 js="() => [window.kbLang()]", api_visibility="private").then(
+            chat, inputs, outputs, api_visibility="private").then(
+            None, js="() => { if (document.querySelector('#chat .bot-row')) window.kbShowAnswer();"
+                     " document.body.dataset.kbReady = '1'; }")  # fmt: skip
     # Questions are short CPU work: a few at once keeps latency low on 2 cores; ingest
     # has its own limit of one (above), so an upload never blocks other users' questions.
     app.queue(default_concurrency_limit=4)
     return app
+
+
+def launch_options(kb: KnowledgeBase) -> dict:
+    """What `launch` needs besides the app: the style, the page script, the file paths."""
+    return {"css": APP_CSS, "head": HEAD,
+            "allowed_paths": [str((kb.home / "files").resolve())],
+            "max_file_size": kb.settings.max_file_bytes}  # fmt: skip
 
 
 def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) -> None:
@@ -331,8 +593,7 @@ def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) ->
     os.environ["GRADIO_TEMP_DIR"] = str((kb.home / "uploads").resolve())
     app = create_app(kb)
     app.launch(
-        server_name=host, server_port=port, share=False, css=CARD_CSS,
+        server_name=host, server_port=port, share=False,
         auth=tuple(auth.split(":", 1)) if ":" in auth else None,
-        allowed_paths=[str((kb.home / "files").resolve())],
-        max_file_size=kb.settings.max_file_bytes, **kw,
+        **launch_options(kb), **kw,
     )  # fmt: skip
