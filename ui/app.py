@@ -60,6 +60,7 @@ window.kbSay = function (key) {
   if (s) { s.textContent = s.dataset[key] || ''; s.dataset.state = key; }
 };
 window.kbShowAnswer = function () {
+  window.kbAnswerAt = performance.now();  // measured by tests/test_a11y.py
   const rows = document.querySelectorAll('#chat .message-row.bot-row, #chat .bot-row');
   const last = rows[rows.length - 1];
   window.kbSay('ready');
@@ -90,8 +91,8 @@ window.kbShowMark = function () {
 """
 LANG_JS = """(l) => { document.documentElement.lang = l; localStorage.setItem('kb-lang', l);
 return l; }"""
-READY_JS = "() => { document.body.dataset.kbReady = '1'; }"
-ASK_JS = "(...args) => { window.kbSay('working'); return args; }"
+ASK_JS = """(...args) => { window.kbAskAt = performance.now(); window.kbSay('working');
+return args; }"""
 
 
 def _drop_uploads(paths) -> None:
@@ -433,7 +434,9 @@ def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
                     text = gr.Markdown(elem_id="viewer-text")
             with gr.Column(scale=2):
                 cards = gr.HTML(elem_id="cards")
-    kept = gr.State([])
+        # Inside the tab: a child of the Tabs container itself would shift the tabs' order
+        # and a relabelled tab would land on another's place.
+        kept = gr.State([])
     inputs = [question, chatbot, municipality, kind, block, lang]
     outputs = [chatbot, question, sources, cards, pick, kept, panel]
     for trigger in (ask_btn.click, question.submit):
@@ -570,6 +573,7 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
                  js="() => [window.kbLang()]", api_visibility="private").then(
             chat, inputs, outputs, api_visibility="private").then(
             None, js="() => { if (document.querySelector('#chat .bot-row')) window.kbShowAnswer();"
+                     " document.body.dataset.kbReadyAt = performance.now();"
                      " document.body.dataset.kbReady = '1'; }")  # fmt: skip
     # Questions are short CPU work: a few at once keeps latency low on 2 cores; ingest
     # has its own limit of one (above), so an upload never blocks other users' questions.

@@ -205,7 +205,8 @@ def build(kb: KnowledgeBase, labels: Labels, lang) -> OverviewHandlers:
         summary = gr.Markdown(value=lambda: h.summary(DEFAULT), elem_id="ov-summary")
         matrix = labels.add(
             gr.Dataframe(value=lambda: h.styled(DEFAULT), interactive=False, wrap=True,
-                         label=t("ov_matrix"), elem_id="ov-matrix", max_height=900),
+                         label=t("ov_matrix"), elem_id="ov-matrix", max_height=900,
+                         column_widths=["120px", "240px"] + ["96px"] * len(munis)),
             label="ov_matrix")
         with gr.Row():
             mun = labels.add(gr.Dropdown(munis, value=None, label=t("ov_cell_muni"),
