@@ -125,17 +125,50 @@ def axe(page) -> list[dict]:
             for v in res.response["violations"]]  # fmt: skip
 
 
+QUESTION = {"nl": "Welke handelingsperspectieven geeft de handreiking voor datamanagement?",
+            "en": "Which action perspectives does the guide give for data management?"}
+
+
+def ask(page, question: str) -> float:
+    """Ask with the keyboard in the question box; the in-browser time to the answer (ms)."""
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function("document.getElementById('kb-status').dataset.state === 'ready'",
+                           timeout=120_000)  # fmt: skip
+    return page.evaluate("window.kbAnswerAt - window.kbAskAt")
+
+
+def fill(page, tab: str, lang: str) -> None:
+    """Put content on a tab, as a user would: an answer with its sources open and a PDF page
+    in the viewer, a list of comparable projects, a cell of the region matrix."""
+    if tab == "ask":
+        ask(page, QUESTION[lang])
+        page.locator("#sources-panel > button, #sources-panel .label-wrap").first.click()
+        pdf = page.locator("#source-pick label", has_text="p. ").first
+        (pdf if pdf.count() else page.locator("#source-pick label").first).click()
+        page.locator("#viewer img, #viewer-text h3").first.wait_for(timeout=60_000)
+    elif tab == "projects":
+        page.locator("#project-text textarea").fill("sensoren die vrije parkeerplaatsen tonen")
+        page.locator("#find").click()
+        page.locator("#project-detail h3").wait_for(timeout=60_000)
+    elif tab == "overview":
+        page.locator("#ov-matrix [data-row='11'][data-col='5']").click()
+        page.locator("#ov-evidence h3").wait_for(timeout=60_000)
+
+
 def serious(violations: list[dict]) -> list[dict]:
     return [v for v in violations if v["impact"] in SERIOUS]
 
 
-def audit(url: str, out: Path | None = None, tabs=TABS, select=lambda page, tab: None,
-          langs=("nl", "en")) -> dict:  # fmt: skip
+def audit(url: str, out: Path | None = None, tabs=TABS, select=lambda page, tab, lang: None,
+          langs=("nl", "en"), widths=tuple(WIDTHS)) -> dict:  # fmt: skip
     """axe on every tab at both widths (and languages); screenshots into `out` if given."""
     results: dict = {}
     with browser() as b:
         for lang in langs:
-            for name, width in WIDTHS.items():
+            for name in widths:
+                width = WIDTHS[name]
                 page = new_page(b, width, "en-GB" if lang == "en" else "nl-NL")
                 page.goto(url + f"?lang={lang}", wait_until="load")
                 try:
@@ -147,7 +180,7 @@ def audit(url: str, out: Path | None = None, tabs=TABS, select=lambda page, tab:
                         open_tab(page, tab)
                     except Exception:
                         continue
-                    select(page, tab)
+                    select(page, tab, lang)
                     page.wait_for_timeout(1500)
                     results[f"{lang}/{name}/{tab}"] = axe(page)
                     if out is not None:
@@ -176,9 +209,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="folder for screenshots")
     ap.add_argument("--audit", type=Path, default=None, help="write axe results as JSON")
     ap.add_argument("--langs", default="nl,en")
+    ap.add_argument("--widths", default="wide,phone")
+    ap.add_argument("--fill", action="store_true", help="ask, search, pick a cell first")
     a = ap.parse_args()
     with served(a.home, a.root) as url:
-        res = audit(url, a.out, langs=tuple(a.langs.split(",")))
+        res = audit(url, a.out, langs=tuple(a.langs.split(",")),
+                    widths=tuple(a.widths.split(",")), select=fill if a.fill else
+                    (lambda page, tab, lang: None))  # fmt: skip
     s = summary(res)
     if a.audit:
         a.audit.write_text(json.dumps({"summary": s, "violations": res}, indent=1))

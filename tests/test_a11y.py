@@ -17,10 +17,13 @@ import pytest
 
 from tests.browser_tools import (
     CHROMIUM,
+    QUESTION,
     TABS,
     WIDTHS,
+    ask,
     axe,
     browser,
+    fill,
     new_page,
     open_tab,
     serious,
@@ -30,10 +33,6 @@ from tests.test_app import live_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 OUT = Path(os.environ.get("KB_SCREENSHOTS", Path(__file__).parent / "out"))
-QUESTION = {"nl": "Welke handelingsperspectieven geeft de handreiking voor datamanagement?",
-            "en": "Which action perspectives does the guide give for data management?"}
-
-
 @pytest.fixture(scope="module")
 def chromium():
     if not os.path.exists(CHROMIUM):
@@ -46,33 +45,6 @@ def folder(request) -> Path:
     path = OUT / request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def ask(page, question: str) -> float:
-    """Ask with the keyboard in the question box; the in-browser time to the answer (ms)."""
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.wait_for_function("document.getElementById('kb-status').dataset.state === 'ready'",
-                           timeout=120_000)  # fmt: skip
-    return page.evaluate("window.kbAnswerAt - window.kbAskAt")
-
-
-def fill(page, tab: str, lang: str) -> None:
-    """Put content on a tab, as a user would, before it is checked."""
-    if tab == "ask":
-        ask(page, QUESTION[lang])
-        page.locator("#sources-panel > button, #sources-panel .label-wrap").first.click()
-        pdf = page.locator("#source-pick label", has_text="p. ").first
-        (pdf if pdf.count() else page.locator("#source-pick label").first).click()
-        page.locator("#viewer img, #viewer-text h3").first.wait_for(timeout=60_000)
-    elif tab == "projects":
-        page.locator("#project-text textarea").fill("sensoren die vrije parkeerplaatsen tonen")
-        page.locator("#find").click()
-        page.locator("#project-detail h3").wait_for(timeout=60_000)
-    elif tab == "overview":
-        page.locator("#ov-matrix tbody td").nth(4).click()
-        page.locator("#ov-evidence h3").wait_for(timeout=60_000)
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -112,7 +84,8 @@ def test_the_ask_flow_with_the_keyboard_alone(chromium, live_server, request):  
     page.keyboard.type("Hoe kunnen we ouderen digitaal vaardiger maken?")
     page.keyboard.press("Enter")
     status = page.locator("#kb-status")
-    assert status.get_attribute("aria-live") == "polite" and status.get_attribute("role") == "status"
+    assert status.get_attribute("aria-live") == "polite"
+    assert status.get_attribute("role") == "status"
     page.wait_for_function("document.getElementById('kb-status').dataset.state === 'ready'",
                            timeout=120_000)  # fmt: skip
     assert status.inner_text() == "Antwoord gereed."

@@ -133,7 +133,7 @@ def test_upload_lists_the_document_and_reports_each_file(handlers, tmp_path):
     out, table = handlers.upload(
         [str(good), str(bad)], "Vlaardingen", "strategy", progress=lambda *a, **k: None
     )
-    assert "added: nieuw.pdf" in out and "failed: kapot.pdf: not a PDF" in out
+    assert "toegevoegd: nieuw.pdf" in out and "mislukt: kapot.pdf: not a PDF" in out
     rows = table.values.tolist()
     assert list(table.columns)[:2] == ["titel", "soort"]
     assert any(r[2] == "Vlaardingen" and r[1] == "strategy" for r in rows)

@@ -37,7 +37,7 @@ def upload_in_browser(page, pdf) -> None:
     page.locator("#upload input[type=file]").set_input_files(str(pdf))
     page.wait_for_timeout(1500)  # the file reaches the server before the button counts
     page.locator("#add").click()
-    page.locator("#upload-result").get_by_text("added:").wait_for(timeout=120_000)
+    page.locator("#upload-result").get_by_text("toegevoegd:").wait_for(timeout=120_000)
 
 
 def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  # noqa: F811

@@ -232,9 +232,11 @@ class Handlers:
                 return "", f"{head}\n\n{esc(str(e))}"
             alt = t("viewer_alt", lang, page=r.page, title=src["title"])
             link = "/gradio_api/file=" + quote(str(path.resolve()))
-            caption = (f"{esc(t('page_of', lang, page=r.page, pages=r.pages))} · "
-                       f'<a href="{link}#page={r.page}" download>{t("download", lang)}</a>')  # fmt: skip
-            note = "" if r.found else f"\n\n{t('passage_not_found', lang)}\n\n> {esc(src['snippet'])}"
+            pages = esc(t("page_of", lang, page=r.page, pages=r.pages))
+            download = f'<a href="{link}#page={r.page}" download>{t("download", lang)}</a>'
+            caption = f"{pages} · {download}"
+            note = ("" if r.found else
+                    f"\n\n{t('passage_not_found', lang)}\n\n> {esc(src['snippet'])}")
             return page_html(r, alt, caption), head + note
         # A Markdown document (or a PDF without its file): the whole section, passage marked.
         section = src.get("section")
@@ -335,7 +337,7 @@ class Handlers:
             progress((i, n), desc=t("ingesting", lang, name=name))
 
         results = self._ingest_uploads(files, municipality, kind, each)
-        lines = [esc(r.line()) for _, r in results]
+        lines = [esc(_result_line(r, lang)) for _, r in results]
         return "\n\n".join(lines) or t("no_files", lang), self.document_table(lang)
 
     def remove(self, doc_id: str, lang: str = DEFAULT):
@@ -358,6 +360,16 @@ class Handlers:
         if project:
             return lang, question, gr.skip(), gr.skip(), t("unknown_project", lang, id=esc(project))
         return lang, question, gr.skip(), gr.skip(), gr.skip()
+
+
+def _result_line(r: IngestResult, lang: str) -> str:
+    """An ingest result as `IngestResult.line` gives it, with its words in `lang` (the
+    reason for a failure comes from the loader, in English)."""
+    status = t(f"st_{r.status}", lang)
+    if r.status == "failed":
+        return f"{status}: {r.name}: {r.reason}"
+    extra = f" ({t('st_chunks', lang, n=r.chunks)})" if r.chunks else ""
+    return f"{status}: {r.name}{extra}"
 
 
 def _merge(parts: list[str]) -> str:
@@ -449,8 +461,9 @@ def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
 
 def _status_html(lang: str) -> str:
     # The live region stays in the page; only its text changes (set by kbSay in HEAD).
-    return (f'<p id="kb-status" role="status" aria-live="polite" '
-            f'data-working="{t("working", lang)}" data-ready="{t("ready", lang)}"></p>')  # fmt: skip
+    working, ready = t("working", lang), t("ready", lang)
+    return (f'<p id="kb-status" role="status" aria-live="polite" data-working="{working}" '
+            f'data-ready="{ready}"></p>')
 
 
 def _projects_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
-
 import pandas as pd
 
 from kb import check as strategy_check

@@ -35,7 +35,9 @@ class RegionalHandlers:
         fig = map_figure(pm)
         if pm.markers:
             parts = [t("n_projects", lang, n=pm.projects)]
-            parts += [v for v in (theme, stage_name(stage, lang), status) if v]
+            parts += [f"{t(k, lang).lower()} {v}" for k, v in
+                      (("theme", theme), ("stage", stage_name(stage, lang)), ("status", status))
+                      if v]  # fmt: skip
             if pm.unplaced:
                 parts.append(t("unplaced", lang, n=len(pm.unplaced)))
             fig.update_layout(title_text=f"{t('map', lang)} — " + " · ".join(parts)

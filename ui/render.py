@@ -124,7 +124,8 @@ body.dark, .dark { --body-text-color-subdued: #d1d5db; --block-info-text-color: 
 .subdued, .or, .show-api, .built-with, .settings, footer a, footer button, footer span {
   color: var(--body-text-color) !important; opacity: 1 !important; }
 button[role=tab].selected, .overflow-dropdown button.selected { color: #1d4ed8 !important; }
-.dark button[role=tab].selected, .dark .overflow-dropdown button.selected { color: #93c5fd !important; }
+.dark button[role=tab].selected, .dark .overflow-dropdown button.selected {
+  color: #93c5fd !important; }
 .kb-cards {list-style: none; padding: 0; margin: 0;}
 .kb-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
           margin: 6px 0; font-size: 0.95em;}
