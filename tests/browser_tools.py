@@ -157,6 +157,15 @@ def fill(page, tab: str, lang: str) -> None:
         page.locator("#ov-evidence h3").wait_for(timeout=60_000)
 
 
+def shrink(png: Path) -> None:
+    """A screenshot in 256 colours: a third of the size, and the interface still sharp."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    small.save(png, optimize=True)
+
+
 def serious(violations: list[dict]) -> list[dict]:
     return [v for v in violations if v["impact"] in SERIOUS]
 
@@ -185,8 +194,9 @@ def audit(url: str, out: Path | None = None, tabs=TABS, select=lambda page, tab,
                     results[f"{lang}/{name}/{tab}"] = axe(page)
                     if out is not None:
                         out.mkdir(parents=True, exist_ok=True)
-                        page.screenshot(path=str(out / f"{tab}-{lang}-{name}.png"),
-                                        full_page=True)  # fmt: skip
+                        shot = out / f"{tab}-{lang}-{name}.png"
+                        page.screenshot(path=str(shot), full_page=True)
+                        shrink(shot)
                 page.context.close()
     return results
 

@@ -404,21 +404,6 @@ def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
     names = {i: b["name"] for i, b in kb.building_blocks().items()}
     with labels.add(gr.Tab(t("tab_ask"), id="ask", elem_id="tab-ask"), label="tab_ask"):
         with gr.Row():
-            municipality = labels.dynamic(
-                gr.Dropdown(_choices(munis, DEFAULT), value="", label=t("municipality"),
-                            elem_id="ask-municipality"),
-                lambda lg: {"label": t("municipality", lg), "choices": _choices(munis, lg)})
-            kind = labels.dynamic(
-                gr.Dropdown(_choices(KINDS, DEFAULT, lambda v, lg: t(f"kind_{v}", lg)), value="",
-                            label=t("kind"), elem_id="ask-kind"),
-                lambda lg: {"label": t("kind", lg), "choices": _choices(
-                    KINDS, lg, lambda v, lg2: t(f"kind_{v}", lg2))})  # fmt: skip
-            block = labels.dynamic(
-                gr.Dropdown(_choices(blocks, DEFAULT, lambda v, lg: names[v]), value="",
-                            label=t("block"), elem_id="ask-block"),
-                lambda lg: {"label": t("block", lg),
-                            "choices": _choices(blocks, lg, lambda v, lg2: names[v])})  # fmt: skip
-        with gr.Row():
             with gr.Column(scale=3):
                 question = labels.add(
                     gr.Textbox(label=t("question"), placeholder=t("question_ph"), lines=1,
@@ -426,6 +411,10 @@ def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
                     label="question", placeholder="question_ph")
                 ask_btn = labels.add(gr.Button(t("ask"), variant="primary", elem_id="ask"),
                                      value="ask")
+                # The filters come after the question: the question is the first stop.
+                with labels.add(gr.Accordion(t("filters"), open=False,
+                                             elem_id="ask-filters"), label="filters"):
+                    municipality, kind, block = _filters(labels, munis, blocks, names)
                 status = labels.dynamic(gr.HTML(_status_html(DEFAULT), elem_id="kb-status-box"),
                                         lambda lg: {"value": _status_html(lg)})
                 chatbot = labels.add(
@@ -457,6 +446,29 @@ def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
     pick.change(h.open_source, [pick, kept, lang], [page, text], api_visibility="private").then(
         None, js="() => window.kbShowMark()")
     return {"question": question, "chat": (h.chat, inputs, outputs), "status": status}
+
+
+def _filters(labels: Labels, munis: list[str], blocks: list[str], names: dict) -> tuple:
+    """The Ask tab's three filters: municipality, document kind and building block."""
+
+    def kinds(lg):
+        return _choices(KINDS, lg, lambda v, lg2: t(f"kind_{v}", lg2))
+
+    def block_names(lg):
+        return _choices(blocks, lg, lambda v, lg2: names[v])
+
+    with gr.Row():
+        municipality = labels.dynamic(
+            gr.Dropdown(_choices(munis, DEFAULT), value="", label=t("municipality"),
+                        elem_id="ask-municipality"),
+            lambda lg: {"label": t("municipality", lg), "choices": _choices(munis, lg)})
+        kind = labels.dynamic(
+            gr.Dropdown(kinds(DEFAULT), value="", label=t("kind"), elem_id="ask-kind"),
+            lambda lg: {"label": t("kind", lg), "choices": kinds(lg)})
+        block = labels.dynamic(
+            gr.Dropdown(block_names(DEFAULT), value="", label=t("block"), elem_id="ask-block"),
+            lambda lg: {"label": t("block", lg), "choices": block_names(lg)})
+    return municipality, kind, block
 
 
 def _status_html(lang: str) -> str:
@@ -566,7 +578,7 @@ def create_app(kb: KnowledgeBase) -> gr.Blocks:
             labels.dynamic(gr.Markdown(f"# {t('heading')}", elem_id="kb-heading"),
                            lambda lg: {"value": f"# {t('heading', lg)}"})
             lang = gr.Radio([("Nederlands", "nl"), ("English", "en")], value=DEFAULT,
-                            label=t("language"), elem_id="lang", scale=0, min_width=220)
+                            label=t("language"), elem_id="lang", scale=0, min_width=300)
         # Tabs in an explicit container: a hidden API component built by a tab module
         # between two tabs would otherwise split them into two tab bars.
         with gr.Tabs(selected="ask", elem_id="tabs") as tabs:

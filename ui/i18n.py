@@ -34,6 +34,8 @@ TABLE: dict[str, tuple[str, str]] = {
     "tab_check": ("Strategie toetsen", "Check"),
     "tab_documents": ("Documenten", "Documents"),
     # ask
+    "filters": ("Zoeken beperken (gemeente, soort, bouwsteen)",
+                "Narrow the search (municipality, kind, building block)"),
     "municipality": ("Gemeente", "Municipality"),
     "kind": ("Soort document", "Document kind"),
     "block": ("Bouwsteen", "Building block"),

@@ -126,6 +126,11 @@ body.dark, .dark { --body-text-color-subdued: #d1d5db; --block-info-text-color: 
 button[role=tab].selected, .overflow-dropdown button.selected { color: #1d4ed8 !important; }
 .dark button[role=tab].selected, .dark .overflow-dropdown button.selected {
   color: #93c5fd !important; }
+#kb-heading h1 {font-size: 1.6em; margin: 0.2em 0;}
+@media (max-width: 640px) {
+  #kb-top {flex-direction: column;}
+  #kb-heading h1 {font-size: 1.25em;}
+}
 .kb-cards {list-style: none; padding: 0; margin: 0;}
 .kb-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
           margin: 6px 0; font-size: 0.95em;}
