@@ -147,14 +147,14 @@ def fill(page, tab: str, lang: str) -> None:
         page.locator("#sources-panel > button, #sources-panel .label-wrap").first.click()
         pdf = page.locator("#source-pick label", has_text="p. ").first
         (pdf if pdf.count() else page.locator("#source-pick label").first).click()
-        page.locator("#viewer img, #viewer-text h3").first.wait_for(timeout=60_000)
+        page.locator("#viewer img, #viewer-text h2").first.wait_for(timeout=60_000)
     elif tab == "projects":
         page.locator("#project-text textarea").fill("sensoren die vrije parkeerplaatsen tonen")
         page.locator("#find").click()
-        page.locator("#project-detail h3").wait_for(timeout=60_000)
+        page.locator("#project-detail h2").wait_for(timeout=60_000)
     elif tab == "overview":
         page.locator("#ov-matrix [data-row='11'][data-col='5']").click()
-        page.locator("#ov-evidence h3").wait_for(timeout=60_000)
+        page.locator("#ov-evidence h2").wait_for(timeout=60_000)
 
 
 def shrink(png: Path) -> None:

@@ -99,7 +99,7 @@ def test_the_ask_flow_with_the_keyboard_alone(chromium, live_server, request):  
     page.keyboard.press("Enter")
     page.locator("#source-pick input").first.focus()
     page.keyboard.press("Space")
-    page.locator("#viewer img, #viewer-text h3").first.wait_for(timeout=60_000)
+    page.locator("#viewer img, #viewer-text h2").first.wait_for(timeout=60_000)
     page.screenshot(path=str(out / "keyboard.png"), full_page=False)
     assert steps <= 12, f"{steps} Tab presses to reach the question"
     (out / "steps.json").write_text(json.dumps({"tabs_to_question": steps}))

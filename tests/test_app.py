@@ -68,7 +68,7 @@ def test_open_source_shows_a_pdf_page_with_the_passage_marked(handlers, tmp_path
     page, text = handlers.open_source(str(src["n"]), kept, "nl")
     assert 'src="data:image/png;base64,' in page and "Pagina 2 van 2" in page
     assert 'class="kb-anchor"' in page  # the passage was found on the page and marked
-    assert "geel gemarkeerd" in page and text.startswith(f"### [{src['n']}]")
+    assert "geel gemarkeerd" in page and text.startswith(f"## [{src['n']}]")
 
 
 def test_open_source_shows_a_project_record_and_its_link(handlers):
@@ -83,7 +83,7 @@ def test_project_table_and_csv_export(handlers):
     assert list(rows.columns) == ["titel", "gemeente", "fase", "status", "score", "waarom", "id"]
     ids = rows.values.tolist()
     assert {r[-1] for r in ids} == {"rotterdam-parking", "schiedam-parking"}
-    assert detail.startswith(f"### {ids[0][0]}") and "Waarom het past:" in detail
+    assert detail.startswith(f"## {ids[0][0]}") and "Waarom het past:" in detail
     assert "(?project=" in detail
     with open(path, encoding="utf-8") as f:
         assert f.readline().strip() == "title,municipality,stage,status,score,why,id"
@@ -100,7 +100,7 @@ def test_selecting_a_row_shows_that_project(handlers):
     second = rows.values.tolist()[1]
     evt = gr.SelectData(None, {"index": [1, 0], "value": second[0]})
     detail = handlers.select_project(rows, evt, "en")
-    assert detail.startswith(f"### {second[0]}") and "Sensors and IoT" in detail
+    assert detail.startswith(f"## {second[0]}") and "Sensors and IoT" in detail
 
 
 def test_chat_shows_blocks_and_projects_as_escaped_cards(handlers):
@@ -118,7 +118,7 @@ def test_a_shared_link_opens_the_project_or_the_question(handlers):
 
     lang, question, tab, pick, detail = handlers.start("nl", req(project="delft-parking"))
     assert tab["selected"] == "projects" and pick == "delft-parking"
-    assert detail.startswith("### ") and "Link naar dit project" in detail
+    assert detail.startswith("## ") and "Link naar dit project" in detail
     lang, question, *_ = handlers.start("nl", req(q="Wat doet Delft?", lang="en"))
     assert (lang, question) == ("en", "Wat doet Delft?")
     assert "Onbekend project" in handlers.start("nl", req(project="nope"))[4]

@@ -65,7 +65,7 @@ def test_ask_projects_and_upload_in_the_browser(page, live_server, tmp_path):  #
     second = page.locator("#projects-table [data-row='1'][data-col='0']")  # 2nd row's title
     title = second.inner_text().strip()
     second.click()
-    page.locator("#project-detail h3", has_text=title).wait_for(timeout=30_000)
+    page.locator("#project-detail h2", has_text=title).wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "projects.png"), full_page=True)
 
     open_tab(page, "documents")
@@ -163,7 +163,7 @@ def test_region_overview_evidence_exports_and_updates(page, live_server, tmp_pat
     # Column 5 is Delft (stage, block, Albrandswaard, Barendrecht, Capelle a/d IJssel, Delft).
     page.locator("#ov-matrix [data-row='0'][data-col='5']").click()
     evidence = page.locator("#ov-evidence")
-    evidence.locator("h3", has_text="Delft").wait_for(timeout=30_000)
+    evidence.locator("h2", has_text="Delft").wait_for(timeout=30_000)
     assert "Passages uit de strategie" in evidence.inner_text()
     page.locator("#ov-export").click()
     page.locator("#ov-csv", has_text="region-overview").wait_for(timeout=60_000)

@@ -97,7 +97,7 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
     page.locator("#sources-panel > button, #sources-panel .label-wrap").first.click()
     for i in range(page.locator("#source-pick label").count()):
         page.locator("#source-pick label").nth(i).click()
-        page.locator("#viewer img, #viewer-text h3").first.wait_for(timeout=60_000)
+        page.locator("#viewer img, #viewer-text h2").first.wait_for(timeout=60_000)
         page.wait_for_timeout(500)
         assert page.evaluate(INERT_JS) == INERT
     page.wait_for_timeout(1500)  # an injected image would have failed to load by now

@@ -223,7 +223,7 @@ class Handlers:
         doc = self.kb.document(src["document_id"])
         if doc is None:
             return "", t("no_document", lang)
-        head = f"### [{src['n']}] {esc(src['title'])}"
+        head = f"## [{src['n']}] {esc(src['title'])}"
         path = (self.kb.home / doc.stored_path) if doc.stored_path else None
         if src.get("page") and path and path.suffix.lower() == ".pdf" and path.is_file():
             try:
@@ -289,7 +289,7 @@ class Handlers:
             return t("unknown_project", lang, id=esc(project_id)) if project_id else ""
         blocks = self.kb.building_blocks()
         lines = [
-            f"### {esc(p['title'])}",
+            f"## {esc(p['title'])}",
             f"**{esc(self.kb.municipality_name(p['municipality']))}** · "
             f"{t('d_stage', lang)}: {esc(stage_name(p['stage'], lang))} · "
             f"{t('d_status', lang)}: {esc(p['status'])} · "

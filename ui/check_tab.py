@@ -108,7 +108,7 @@ class CheckHandlers:
         counts = t("check_pages", lang, source=esc(res["source"]), pages=res["pages"] or "?",
                    chunks=res["chunks"], covered=n["covered"], weak=n["weak"],
                    missing=n["missing"], blocks=len(res["blocks"]))  # fmt: skip
-        return f"### {esc(res['title'])}{who}\n{counts}{added}"
+        return f"## {esc(res['title'])}{who}\n{counts}{added}"
 
     @staticmethod
     def table(res: dict, lang: str = DEFAULT) -> list[list]:

@@ -91,7 +91,7 @@ class OverviewHandlers:
         status = t(c.status, lang) if c.status else t("no_strategy", lang)
         head = t("ov_cell_head", lang, block=esc(bname), status=status,
                  municipality=esc(self.kb.municipality_name(municipality)))
-        parts = [f"### {head}"]
+        parts = [f"## {head}"]
         passages, projects = ov.evidence(self.kb, municipality, block)
         if c.status:
             parts.append(f"**{t('ov_evidence', lang)}**")

@@ -82,7 +82,7 @@ def _card(title: str, lines: list[str], tag: str = "", href: str = "") -> str:
         name = f'<a href="{html.escape(href)}" target="_blank" rel="noopener">{name}</a>'
     body = " — ".join(html.escape(line) for line in lines if line)
     body = f"<p>{body}</p>" if body else ""
-    return f'<li class="kb-card"><h4 class="kb-card-title">{name}{tag_html}</h4>{body}</li>'
+    return f'<li class="kb-card"><h3 class="kb-card-title">{name}{tag_html}</h3>{body}</li>'
 
 
 def cards_html(answer: dict, question: str = "", lang: str = DEFAULT,
@@ -91,12 +91,12 @@ def cards_html(answer: dict, question: str = "", lang: str = DEFAULT,
     each project linking to its detail (`?project=ID`), and the link to this question."""
     parts = []
     if answer.get("building_blocks"):
-        parts.append(f"<h3>{t('cards_blocks', lang)}</h3><ul class='kb-cards'>")
+        parts.append(f"<h2>{t('cards_blocks', lang)}</h2><ul class='kb-cards'>")
         parts += [_card(b["name"], [], stage_name(b.get("stage"), lang))
                   for b in answer["building_blocks"]]  # fmt: skip
         parts.append("</ul>")
     if answer.get("projects"):
-        parts.append(f"<h3>{t('cards_projects', lang)}</h3><ul class='kb-cards'>")
+        parts.append(f"<h2>{t('cards_projects', lang)}</h2><ul class='kb-cards'>")
         parts += [_card(p["title"], [municipality_name(p.get("municipality")),
                                      p.get("summary", "")], href=f"?project={quote(p['id'])}")
                   for p in answer["projects"]]  # fmt: skip
@@ -135,10 +135,11 @@ button[role=tab].selected, .overflow-dropdown button.selected { color: #1d4ed8 !
 .kb-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
           margin: 6px 0; font-size: 0.95em;}
 .kb-card p {margin: 2px 0;}
-h4.kb-card-title {font-weight: 600; margin: 0 0 2px 0; font-size: 1em;}
+h3.kb-card-title {font-weight: 600; margin: 0 0 2px 0; font-size: 1em;}
 .kb-tag {font-weight: 400; font-size: 0.85em; margin-left: 6px; padding: 1px 6px;
          border-radius: 6px; background: var(--background-fill-secondary);}
-.kb-side h3 {font-size: 1.05em; margin: 8px 0 4px 0;}
+.kb-side h2 {font-size: 1.05em; margin: 8px 0 4px 0;}
+#project-detail h2, #ov-evidence h2, #viewer-text h2 {font-size: 1.2em;}
 #kb-status {min-height: 1.4em; margin: 4px 0; font-weight: 600;}
 #kb-status[data-state=working]::before {content: "⏳ ";}
 .kb-viewer {margin: 0;}
