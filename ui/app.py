@@ -67,8 +67,17 @@ window.kbShowAnswer = function () {
   if (!last) return;
   last.setAttribute('tabindex', '-1');
   last.scrollIntoView({block: 'start'});
-  const chat = last.closest('[role=log], .bubble-wrap');
-  if (chat) chat.scrollTop = last.offsetTop - 8;
+  // The chat's own scroll box put the answer under its label: leave room for it.
+  for (let el = last.parentElement; el && el !== document.body; el = el.parentElement) {
+    const y = getComputedStyle(el).overflowY;
+    if ((y === 'auto' || y === 'scroll') && el.scrollHeight > el.clientHeight) {
+      el.scrollTop = Math.max(0, el.scrollTop - 48);
+      break;
+    }
+  }
+  // And the page: the chat box at the top of the window, the answer's start just below.
+  const box = document.getElementById('chat');
+  if (box) window.scrollBy(0, box.getBoundingClientRect().top - 8);
   last.focus({preventScroll: true});
 };
 // Gradio's empty placeholders carry an aria-label on a plain div (not allowed without a
