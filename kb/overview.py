@@ -93,7 +93,10 @@ def _coverage(kb: KnowledgeBase, doc_ids: list[str], protos: tagging.Prototypes,
     return out
 
 
-def build(kb: KnowledgeBase, t: check.Thresholds = check.Thresholds()) -> Overview:
+DEFAULT_THRESHOLDS = check.Thresholds()
+
+
+def build(kb: KnowledgeBase, t: check.Thresholds = DEFAULT_THRESHOLDS) -> Overview:
     """The matrix from the store as it is now (see `overview` for the cached one)."""
     munis = [{"id": m["id"], "name": m.get("name", m["id"])} for m in kb.municipalities()
              if m.get("id") and m.get("id") != "regional"]  # fmt: skip
@@ -102,10 +105,12 @@ def build(kb: KnowledgeBase, t: check.Thresholds = check.Thresholds()) -> Overvi
     for d in kb.documents(kind="strategy"):
         if d.municipality:
             strategies.setdefault(d.municipality, []).append(d.id)
-    known = {m["id"] for m in munis}
-    for mid in sorted(set(strategies) - known):  # a strategy of a place the list lacks
-        munis.append({"id": mid, "name": kb.municipality_name(mid)})
     projects = kb.projects()
+    # A strategy or projects of a place the municipalities list lacks get a row of their own.
+    known = {m["id"] for m in munis}
+    extra = set(strategies) | {p.get("municipality") for p in projects if p.get("municipality")}
+    for mid in sorted(extra - known - {"regional"}):
+        munis.append({"id": mid, "name": kb.municipality_name(mid)})
     counts: dict[tuple[str, str], int] = {}
     for p in projects:
         for b in p.get("building_blocks", []):
