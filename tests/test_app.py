@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,46 @@ def test_live_server_endpoints(live_server, tmp_path):
     assert out["counts"] == {"added": 1}, json.dumps(out)
     a2 = c.predict("Wat is het Klantcontactcentrum Zeemanskwartier?", "", "", 5, api_name="/ask")
     assert a2["sources"][0]["source"].endswith("maassluis-loket.pdf")
+
+
+def test_a_follow_up_in_the_chat_leans_on_the_kept_turns(handlers):
+    history, _, _, _, _, _, _, turns, _ = handlers.chat(
+        "Which projects use parking sensors?", [], "", "")
+    assert len(turns) == 1 and turns[0]
+    history, _, sources, _, _, kept, _, turns, download = handlers.chat(
+        "En in Delft?", history, "", "", "", turns)
+    reply = history[-1]["content"]
+    first = reply.split("\n\n")[0]
+    assert first.startswith("*Ik zocht naar: ") and "Delft" in first and "park" in first.lower()
+    assert len(turns) == 2 and any(s["municipality"] == "delft" for s in kept)
+    # the Markdown to take away: the question, what was searched, each source's link
+    text = Path(download).read_text(encoding="utf-8")
+    assert text.startswith("## En in Delft?") and "Ik zocht naar" in text
+    assert "/kb/file/" in text and text.count("[1]") >= 2
+    # the conversation keeps its last five turns only
+    for _ in range(5):
+        turns = handlers.chat("En in Delft?", history, "", "", "", turns)[7]
+    assert len(turns) == 5
+
+
+def test_the_ask_api_takes_earlier_turns_as_a_list_or_json(handlers):
+    first = handlers.ask("Which projects use parking sensors?")
+    assert first["turn"] and first["resolved_question"] in (None, first["question"])
+    for history in ([first["turn"]], json.dumps([first["turn"]])):
+        a = handlers.ask("En in Delft?", "", "", 5, "", history)
+        assert a["resolved_question"] and "Delft" in a["resolved_question"]
+    # an old client sends no history, a broken one garbage: a question on its own
+    assert handlers.ask("En in Delft?", history="not json")["resolved_question"] in (
+        None, "En in Delft?")
+
+
+def test_composed_answers_keep_their_structure_and_nothing_of_the_documents():
+    from ui.render import answer_markdown
+
+    text = ("Lead [1].\n\nWat de handreiking adviseert (bouwsteen X):\n"
+            "- **Start.** Do <img src=x onerror=alert(1)> [a](javascript:alert(1)) [1]\n"
+            "- **P** (Delft): *x* `code` [2]\n\n[1]: javascript:alert(1)")
+    md = answer_markdown({"answer": text, "answered": True})
+    assert "- **Start.** Do &lt;img" in md and "- **P** \\(Delft\\)" in md
+    assert "\\[a\\]\\(javascript" in md and "\\[1\\]: javascript" in md
+    assert "\\*x\\*" in md and "\\`code\\`" in md and md.count("[1]") == 2

@@ -185,3 +185,30 @@ def test_region_overview_evidence_exports_and_updates(page, live_server, tmp_pat
     summary.get_by_text("9 van de 21 gemeenten", exact=False).wait_for(timeout=60_000)
     assert "Ridderkerk" not in summary.inner_text().split("Zonder strategie")[-1]
     assert page.outside[before:] == [], page.outside[before:]
+
+
+def test_a_follow_up_question_in_the_browser(page, live_server, tmp_path):  # noqa: F811
+    """'En in Delft?' after a question: understood from the earlier turn, the searched
+    question shown above the answer, a Delft source found; the answer downloads as Markdown."""
+    page.goto(live_server, wait_until="load")
+    wait_ready(page)
+    box = page.locator("#question textarea")
+    box.fill("Welke gemeenten hebben plekken waar je een deelauto of bakfiets kunt pakken?")
+    page.locator("#ask").click()
+    page.locator("#chat .bot-row").first.wait_for(timeout=60_000)
+    page.get_by_text("Antwoord gereed.").wait_for(timeout=60_000)
+    assert "Ik zocht naar" not in page.locator("#chat").inner_text()
+    box.fill("En in Delft?")
+    box.press("Enter")
+    searched = page.locator("#chat").get_by_text("Ik zocht naar:", exact=False)
+    searched.wait_for(timeout=60_000)
+    assert "Delft" in searched.inner_text()
+    page.locator("#sources-panel").get_by_text("Bronnen (", exact=False).first.click()
+    sources = page.locator("#sources")
+    sources.get_by_text("delft", exact=False).first.wait_for(timeout=30_000)
+    with page.expect_download(timeout=30_000) as dl:
+        page.locator("#answer-download").click()
+    text = open(dl.value.path(), encoding="utf-8").read()
+    assert text.startswith("## En in Delft?") and "Ik zocht naar" in text
+    assert "/kb/file/" in text or "delft" in text.lower()
+    page.screenshot(path=str(tmp_path / "follow-up.png"), full_page=True)

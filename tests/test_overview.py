@@ -80,3 +80,33 @@ def test_every_text_has_both_languages():
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_0-9-]+)["']""", path.read_text()))
     assert used and used <= set(TABLE), sorted(used - set(TABLE))
     assert t("ask", "en-GB") == "Ask" and t("ask", "de") == "Vraag stellen"  # Dutch otherwise
+
+
+def test_the_matrix_holds_only_what_the_viewer_may_see(fake_kb, guide_dir, strategy_pdf):  # noqa: F811
+    from types import SimpleNamespace
+
+    from kb import overview
+    from kb.access import Viewer
+    from ui.access import building_page
+    from ui.overview_tab import OverviewHandlers
+
+    fake_kb.ingest([guide_dir])
+    [r] = fake_kb.ingest([strategy_pdf], kind="strategy", municipality="zoetermeer",
+                         visibility="municipality")  # fmt: skip
+    zoetermeer = Viewer("zoe", "zoetermeer", "reader")
+    delft = Viewer("del", "delft", "reader")
+    assert list(overview.overview(fake_kb, zoetermeer).strategies) == ["zoetermeer"]
+    assert overview.overview(fake_kb, delft).strategies == {}  # its own cache, not Zoetermeer's
+    assert list(overview.overview(fake_kb).strategies) == ["zoetermeer"]  # the local user
+    block = next(b["id"] for b in overview.overview(fake_kb).blocks)
+    assert overview.evidence(fake_kb, "zoetermeer", block, viewer=delft)[0] == []
+    # the tab: each request its viewer's matrix; the page itself only what anyone may see
+    fake_kb.accounts.add("zoe", "zoetermeer", "reader", "a long password 1")
+    fake_kb.accounts.add("del", "delft", "reader", "a long password 2")
+    h = OverviewHandlers(fake_kb)
+    own, other = SimpleNamespace(username="zoe"), SimpleNamespace(username="del")
+    assert "1 van de" in h.summary("nl", own) and "1 van de" not in h.summary("nl", other)
+    assert h.export_csv(own) != h.export_csv(other)
+    with building_page():
+        assert h.data().strategies == {}
+    assert r.document_id
