@@ -202,6 +202,10 @@ def test_live_server_endpoints(live_server, tmp_path):
     a = c.predict("Which municipalities use smart parking sensors?", "", "", 5, api_name="/ask")
     assert a["answered"] and "[1]" in a["answer"]
     assert any(s.get("project_id", "") and "parking" in s["project_id"] for s in a["sources"])
+    # a follow-up with the earlier turn as the optional last input (JSON)
+    f = c.predict("En in Delft?", "", "", 5, "", json.dumps([a["turn"]]), api_name="/ask")
+    assert f["resolved_question"] and "Delft" in f["resolved_question"]
+    assert any(src.get("municipality") == "delft" for src in f["sources"])
     s = c.predict("", "delft-smart-parking", "", 5, api_name="/similar")
     assert s["results"] and all(r["municipality"] != "delft" for r in s["results"])
     pdf = make_pdf(tmp_path / "maassluis-loket.pdf", [
