@@ -778,5 +778,7 @@ def serve(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, **kw) ->
     os.environ["GRADIO_TEMP_DIR"] = str((kb.home / "uploads").resolve())
     app = create_app(kb)
     # The login, the sessions and the stored files (checked per viewer) are ui/access.py's.
+    # An open browser tab keeps a connection: shutting down waits for it a few seconds only.
+    kw.setdefault("timeout_graceful_shutdown", 5)
     uvicorn.run(server(kb, app, **launch_options(kb)), host=host, port=port,
                 log_level="warning", **kw)  # fmt: skip
