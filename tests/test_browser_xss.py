@@ -125,8 +125,9 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
         "<svg onload=window.__xss=4></svg> Het nieuwe plan van Zwijndrecht.",
     ])  # fmt: skip
     upload_in_browser(page, hostile)
-    # titled by its file name (a PDF without a title of its own): markup in it stays text
-    page.locator("#documents").get_by_text("<b>vet<b> plan", exact=False).filter(
+    # titled by its file name (a PDF without a title of its own), which the upload already
+    # stages under a name without markup characters
+    page.locator("#documents").get_by_text("vet", exact=False).filter(
         visible=True).first.wait_for(timeout=30_000)  # fmt: skip
     page.wait_for_timeout(1000)
     page.screenshot(path=str(tmp_path / "xss-documents.png"), full_page=True)
@@ -135,7 +136,7 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
     # the fixture's PDF is titled "Quokka" (its largest first-page line); its markup is in
     # the passages, checked in the answer and the sources above
     assert "Quokka" in docs
-    assert "Nieuw <b>vet<b> plan" in docs and page.locator("#documents b").count() == 0
+    assert "vet" in docs and "plan" in docs and page.locator("#documents b").count() == 0
     assert page.locator("svg[onload]").count() == 0
 
     open_tab(page, "map")
