@@ -9,7 +9,7 @@ export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup tesseract run test test-fast lint bench bench-scale corpus clean
+.PHONY: setup tesseract run test test-fast lint bench bench-scale corpus clean screenshots
 
 setup: tesseract $(STAMP)
 
@@ -70,9 +70,21 @@ bench-scale: $(BENCH_STAMP)
 	$(PY) bench/perf.py --only scale --scale-max 1000000 --merge $(BENCH_OUT)/results.json \
 		--json $(BENCH_OUT)/results.json --docs docs/benchmarks.md
 
+# Screenshots of every tab (docs/screenshots/): the shipped corpus in a throw-away home,
+# served and opened in Chromium; each tab with content (an answer with a PDF page in the
+# viewer, comparable projects, a cell of the region matrix); Dutch and English at 1400 px,
+# Dutch at 390 px. Writes the axe-core results next to them.
+SHOTS_HOME ?= .kb-shots
+SHOTS       = $(PY) -m tests.browser_tools --home $(SHOTS_HOME) --out docs/screenshots --fill
+
+screenshots: setup
+	KB_HOME=$(SHOTS_HOME) $(KB) ingest corpus --quiet
+	$(SHOTS) --langs nl,en --widths wide --audit docs/screenshots/axe-wide.json
+	$(SHOTS) --langs nl --widths phone --audit docs/screenshots/axe-phone.json
+
 corpus: setup
 	$(PY) corpus/tools/build_pdfs.py
 	$(PY) corpus/tools/export_csv.py
 
 clean:
-	rm -rf $(VENV) .kb .pytest_cache
+	rm -rf $(VENV) .kb .kb-shots .pytest_cache

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bench.load import running_server
+from tests.browser_tools import open_tab, wait_ready
 from tests.conftest import CORPUS, make_pdf
 from tests.test_browser import page, upload_in_browser  # noqa: F401  (page: fixture; skips without chromium)
 
@@ -86,10 +87,19 @@ def _visible_text(pg) -> str:
 @pytest.mark.integration
 def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_server, tmp_path):  # noqa: F811
     page.goto(hostile_server, wait_until="load")
+    wait_ready(page)
     page.locator("#question textarea").fill(QUESTION)
     page.locator("#ask").click()
-    page.get_by_text("Sources").first.wait_for(timeout=60_000)
+    page.get_by_text("Antwoord gereed.").wait_for(timeout=60_000)
     page.get_by_text("Quokka register", exact=False).first.wait_for(timeout=30_000)
+    # The sources fold open on request; each source opens in the viewer (a PDF page, or
+    # the record as text): hostile text stays text in all of them.
+    page.locator("#sources-panel > button, #sources-panel .label-wrap").first.click()
+    for i in range(page.locator("#source-pick label").count()):
+        page.locator("#source-pick label").nth(i).click()
+        page.locator("#viewer img, #viewer-text h2").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        assert page.evaluate(INERT_JS) == INERT
     page.wait_for_timeout(1500)  # an injected image would have failed to load by now
     page.screenshot(path=str(tmp_path / "xss-ask.png"), full_page=True)
     assert page.evaluate(INERT_JS) == INERT
@@ -98,7 +108,7 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
         assert payload in text, (payload, text[:3000])
     assert f"Quokka register {IMG}" in text  # the project's title (answer and cards)
 
-    page.get_by_role("tab", name="Projects").click()
+    open_tab(page, "projects")
     page.locator("#project-text textarea").fill("quokka register tellingen")
     page.locator("#find").click()
     page.locator("#projects-table").get_by_text("Quokka register", exact=False).filter(
@@ -108,41 +118,49 @@ def test_hostile_document_text_is_shown_literally_and_never_runs(page, hostile_s
     assert page.evaluate(INERT_JS) == INERT
     assert f"Quokka register {IMG}" in page.locator("#projects-table").inner_text()
 
-    page.get_by_role("tab", name="Documents").click()
+    open_tab(page, "documents")
     page.locator("#documents").get_by_text("Quokka register", exact=False).filter(
         visible=True).first.wait_for(timeout=30_000)  # fmt: skip
     hostile = make_pdf(tmp_path / "nieuw <b>vet<b> plan.pdf", [
         "<svg onload=window.__xss=4></svg> Het nieuwe plan van Zwijndrecht.",
     ])  # fmt: skip
     upload_in_browser(page, hostile)
-    page.locator("#documents").get_by_text("<svg onload", exact=False).filter(
+    # titled by its file name (a PDF without a title of its own), which the upload already
+    # stages under a name without markup characters
+    page.locator("#documents").get_by_text("vet", exact=False).filter(
         visible=True).first.wait_for(timeout=30_000)  # fmt: skip
     page.wait_for_timeout(1000)
     page.screenshot(path=str(tmp_path / "xss-documents.png"), full_page=True)
     assert page.evaluate(INERT_JS) == INERT
     docs = page.locator("#documents").inner_text()
-    assert SCRIPT in docs  # the PDF's first line is its title
-    assert "<svg onload=window.__xss=4></svg>" in docs
+    # the fixture's PDF is titled "Quokka" (its largest first-page line); its markup is in
+    # the passages, checked in the answer and the sources above
+    assert "Quokka" in docs
+    assert "vet" in docs and "plan" in docs and page.locator("#documents b").count() == 0
     assert page.locator("svg[onload]").count() == 0
 
-    page.get_by_role("tab", name="Map").click()
+    open_tab(page, "map")
     page.locator("#project-map").wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert page.evaluate(INERT_JS) == INERT
 
-    page.get_by_role("tab", name="Check").click()
-    draft = make_pdf(tmp_path / "concept.pdf", [
+    open_tab(page, "check")
+    # a PDF without a title of its own is titled by its file name: markup in the name
+    draft = make_pdf(tmp_path / f"concept {IMG}.pdf", [
         f"{SCRIPT}\nConcept strategie: Zwijndrecht deelt data over de polder.\n{IMG}\n{LINK}",
     ], footer=False)  # fmt: skip
     page.locator("#check-upload input[type=file]").set_input_files(str(draft))
     page.wait_for_timeout(1500)
     page.locator("#check-run").click()
-    page.locator("#check-summary").get_by_text("building blocks", exact=False).wait_for(
+    page.locator("#check-summary").get_by_text("bouwstenen", exact=False).wait_for(
         timeout=120_000)  # fmt: skip
     page.wait_for_timeout(1000)
     page.screenshot(path=str(tmp_path / "xss-check.png"), full_page=True)
     assert page.evaluate(INERT_JS) == INERT
-    assert SCRIPT in page.locator("#check-summary").inner_text()  # the draft's title
+    summary = page.locator("#check-summary")
+    # the draft's title, as text (Gradio's upload already drops the name's angle brackets)
+    assert "Concept" in summary.inner_text() and "onerror=" in summary.inner_text()
+    assert summary.locator("img").count() == 0
     assert page.outside == [], page.outside
 
 
@@ -153,7 +171,20 @@ def test_document_text_cannot_form_links_in_the_answer():
         "answer": f"Zie {LINK} [1]\n[2]: javascript:window.__xss=5 [2]", "answered": True,
         "sources": [], "building_blocks": [], "projects": [],
     }  # fmt: skip
-    md = answer_markdown(answer, {}, QUESTION)
+    md = answer_markdown(answer)
     assert "[1]" in md and md.count("[2]") == 1  # the citation marker, not the definition
     assert "\\[click\\]\\(javascript:window.\\_\\_xss=3\\)" in md
     assert "\\[2\\]: javascript" in md
+
+
+def test_sources_and_cards_keep_document_text_inert():
+    from ui.render import cards_html, sources_markdown
+
+    answer = {"sources": [{"n": 1, "title": SCRIPT, "source": "x.pdf", "page": 2,
+                           "snippet": f"{LINK} {IMG}"}],
+              "building_blocks": [{"name": IMG, "stage": "foundations"}],
+              "projects": [{"id": "a\"b", "title": SCRIPT, "municipality": "x", "summary": IMG}]}
+    md = sources_markdown(answer, QUESTION)
+    assert "<script>" not in md and "<img" not in md and "](javascript" not in md
+    cards = cards_html(answer, QUESTION)
+    assert "<script>" not in cards and "<img" not in cards and 'href="?project=a%22b"' in cards

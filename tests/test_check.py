@@ -280,13 +280,18 @@ def test_app_check_handlers(fake_kb, guide_dir, strategy_pdf):
     api = h.check(str(strategy_pdf), "Zoetermeer")
     assert {b["id"]: b["status"] for b in api["blocks"]}["data-management"] == "covered"
     assert json.loads(json.dumps(api)) == api  # plain JSON, as the endpoint returns
-    summary, rows, gaps, fig = h.view(str(strategy_pdf), "", False)
+    summary, table, gaps, fig = h.view(str(strategy_pdf), "", False, "en")
+    rows = table.values.tolist()
     assert "1 covered" in summary and "1 missing" in summary
     assert ["foundations", "Data management", "covered", 2] in [r[:4] for r in rows]
-    assert ["public-value", "Digital inclusion", "missing", 0, ""] in rows
+    assert ["public value", "Digital inclusion", "missing", 0, ""] in rows
+    nl, table, gaps_nl, _ = h.view(str(strategy_pdf), "", False)  # Dutch by default
+    assert "1 gedekt" in nl and "1 ontbreekt" in nl and "Handelingsperspectieven" in gaps_nl
+    assert list(table.columns)[:2] == ["fase", "bouwsteen"]
     assert "Offer help nearby." in gaps and "Digital help desk for elderly residents" in gaps
     assert fig is not None and len(fig.data) == 3
-    assert h.check(None)["error"] and "Cannot check" in h.view(str(strategy_pdf) + "x")[0]
+    assert h.check(None)["error"] and "Toetsen lukt niet" in h.view(str(strategy_pdf) + "x")[0]
+    assert "Cannot check" in h.view(str(strategy_pdf) + "x", lang="en")[0]
     names = {d.api_name for d in create_app(fake_kb).fns.values() if d.api_name}
     assert "check" in names
 
@@ -368,5 +373,5 @@ def test_ask_tab_building_block_filter_reaches_tagged_strategy_passages(
     h = Handlers(fake_kb)
     a = h.ask("what is measured?", "", "strategy", 5, "sensors-iot")
     assert [s["page"] for s in a["sources"]] == [3]
-    history, _, _ = h.chat("what is measured?", [], "", "strategy", "data-management")
-    assert "p. 1" in history[1]["content"] and "p. 3" not in history[1]["content"]
+    _, _, sources, *_ = h.chat("what is measured?", [], "", "strategy", "data-management")
+    assert "p. 1" in sources and "p. 3" not in sources

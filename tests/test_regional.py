@@ -419,12 +419,15 @@ def test_tabs_are_built_and_the_slider_handler_refilters(region_kb):
 
     app = create_app(region_kb)
     labels = {getattr(b, "label", None) for b in app.blocks.values()}
-    assert {"Map", "Collaborations"} <= labels
+    assert {"Kaart", "Samenwerking"} <= labels  # Dutch first; English by the switch
     h = RegionalHandlers(region_kb)
-    fig, text = h.collaborations(0.6)
+    fig_nl, text_nl = h.collaborations(0.6)
+    assert "3 kansen" in fig_nl.layout.title.text and text_nl.startswith("**3 kansen**")
+    fig, text = h.collaborations(0.6, "en")
     assert "3 opportunities" in fig.layout.title.text
     assert text.startswith("**3 opportunities**") and "1. **Delft – Zoetermeer**" in text
-    _, none = h.collaborations(1.01)
+    _, none = h.collaborations(1.01, "en")
     assert none.startswith("No two municipalities")
-    care = h.map_figure("care", "", "")
+    care = h.map_figure("care", "", "", "en")
     assert "theme care" in care.layout.title.text
+    assert "thema care" in h.map_figure("care", "", "").layout.title.text

@@ -31,7 +31,8 @@ def h(fake_kb):
 
 def _upload(h, paths, municipality="", kind="strategy", raw=False) -> list[str]:
     """The report's lines; as plain text unless `raw` (the escaped Markdown the app shows)."""
-    out, _rows = h.upload([str(p) for p in paths], municipality, kind, progress=_quiet)
+    out, _rows = h.upload([str(p) for p in paths], municipality, kind, lang="en",
+                          progress=_quiet)  # fmt: skip
     lines = out.split("\n\n")
     return lines if raw else [html.unescape(re.sub(r"\\(.)", r"\1", ln)) for ln in lines]
 

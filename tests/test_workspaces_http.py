@@ -265,10 +265,10 @@ def test_an_upload_by_a_reader_is_refused_and_an_editor_uploads_for_her_municipa
     assert out["counts"] == {"added": 1}, out
     stored = kb.document(out["results"][0]["document_id"])
     assert stored.municipality == "delft" and stored.visibility == "municipality"
-    msg, rows = h.set_visibility(stored.id, "regional", request=request("sara"))
+    msg, rows = h.set_visibility(stored.id, "regional", "en", request=request("sara"))
     assert "No document" in msg  # hidden from Schiedam: not even "not yours"
-    msg, _ = h.remove(stored.id, request=request("dirk"))
+    msg, _ = h.remove(stored.id, "en", request=request("dirk"))
     assert "may not" in msg
-    msg, _ = h.remove(stored.id, request=request("anna"))
+    msg, _ = h.remove(stored.id, "en", request=request("anna"))
     assert msg.startswith("Removed")
     assert regional.project_map(kb).projects == 0

@@ -39,7 +39,8 @@ def live(tmp_path_factory):
     ids: dict[str, dict] = {}
     for muni, secret in SECRETS.items():
         word, pword = secret["words"]
-        doc = make_pdf(src / f"{muni}-intern.pdf", [
+        # named for its title: a PDF without a title of its own is titled by its file name
+        doc = make_pdf(src / f"Interne notitie {word}.pdf", [
             f"Interne notitie {word}: de gemeente werkt vertrouwelijk aan het {word} plan "
             "met parkeersensoren en data."])  # fmt: skip
         folder = src / f"{muni}-projects"

@@ -113,7 +113,7 @@ class Gate:
         return self.kb.accounts.viewer(name)
 
 
-def server(kb: KnowledgeBase, blocks, css: str = ""):
+def server(kb: KnowledgeBase, blocks, css: str = "", head: str = ""):
     """The FastAPI app serving `blocks` behind the login (run it with uvicorn)."""
     import gradio as gr
 
@@ -174,6 +174,6 @@ def server(kb: KnowledgeBase, blocks, css: str = ""):
                             content_disposition_type="inline")  # fmt: skip
 
     return gr.mount_gradio_app(
-        app, blocks, path="/", auth_dependency=gate.user_for, css=css, ssr_mode=False,
+        app, blocks, path="/", auth_dependency=gate.user_for, css=css, head=head, ssr_mode=False,
         max_file_size=kb.settings.max_file_bytes,
     )  # fmt: skip

@@ -9,15 +9,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
 from kb import check as strategy_check
 from kb.core import KnowledgeBase
 from ui.access import viewer_for
 from ui.figures import stage_figure
+from ui.i18n import DEFAULT, Labels, stage_name, t
 from ui.render import esc
 
-TABLE_COLUMNS = ["stage", "building block", "status", "chunks", "evidence (page: passage)"]
-_MARK = {"covered": "covered", "weak": "weak", "missing": "missing"}
+TABLE_COLUMNS = ["stage", "block", "status", "chunks", "evidence"]
+
+
+def _columns(lang: str) -> list[str]:
+    return [t(f"col_{c}", lang) for c in TABLE_COLUMNS]
+
+
+def localized_figure(res: dict, lang: str):
+    """The stage chart with its words in `lang`."""
+    fig = stage_figure(res)
+    for trace in fig.data:
+        trace.name = t(trace.name, lang)
+    fig.update_xaxes(ticktext=[stage_name(s["stage"], lang) for s in res["stages"]],
+                     tickvals=[s["stage"] for s in res["stages"]],
+                     title_text=t("stage", lang))  # fmt: skip
+    fig.update_layout(title=t("check_chart", lang), yaxis_title=t("cards_blocks", lang))
+    return fig
 
 
 def _forget_upload(path: str | None) -> None:
@@ -68,58 +85,60 @@ class CheckHandlers:
         return result.to_dict()
 
     def view(self, file: str | None, municipality: str = "", add: bool = False,
-             request: gr.Request = None):  # fmt: skip
+             lang: str = DEFAULT, request: gr.Request = None):  # fmt: skip
         """UI: a summary, the table per block, the gaps and the chart by stage."""
+        empty = pd.DataFrame([], columns=_columns(lang))
         if not file:
-            return "Upload a strategy PDF first.", [], "", None
+            return t("check_first", lang), empty, "", None
         res = self.check(file, municipality, add, request)
         if "error" in res:
-            return f"**Cannot check:** {esc(res['error'])}", [], "", None
+            return f"**{t('check_cannot', lang)}:** {esc(res['error'])}", empty, "", None
         return (
-            self.summary(res),
-            self.table(res),
-            self.gaps(res),
-            stage_figure(res),
+            self.summary(res, lang),
+            pd.DataFrame(self.table(res, lang), columns=_columns(lang)),
+            self.gaps(res, lang),
+            localized_figure(res, lang),
         )
 
-    def summary(self, res: dict) -> str:
+    def summary(self, res: dict, lang: str = DEFAULT) -> str:
         n = {s: sum(b["status"] == s for b in res["blocks"]) for s in strategy_check.STATUSES}
         who = (
             f" — {esc(self.kb.municipality_name(res['municipality']))}"
             if res["municipality"]
             else ""
         )
-        added = f"  \n{esc(res['added'])}: stored in the knowledge base." if res["added"] else ""
-        return (
-            f"### {esc(res['title'])}{who}\n"
-            f"{esc(res['source'])}, {res['pages'] or '?'} pages, {res['chunks']} passages: "
-            f"**{n['covered']} covered**, **{n['weak']} weak**, **{n['missing']} missing** "
-            f"of {len(res['blocks'])} building blocks.{added}"
-        )
+        added = f"  \n{t('check_added', lang, added=esc(res['added']))}" if res["added"] else ""
+        counts = t("check_pages", lang, source=esc(res["source"]), pages=res["pages"] or "?",
+                   chunks=res["chunks"], covered=n["covered"], weak=n["weak"],
+                   missing=n["missing"], blocks=len(res["blocks"]))  # fmt: skip
+        return f"## {esc(res['title'])}{who}\n{counts}{added}"
 
     @staticmethod
-    def table(res: dict) -> list[list]:
+    def table(res: dict, lang: str = DEFAULT) -> list[list]:
         rows = []
         for b in res["blocks"]:
             ev = (
                 ""
                 if b["status"] == "missing"
-                else " · ".join(f"p. {e['page']}: {e['snippet'][:90]}" for e in b["evidence"][:2])
+                else " · ".join(f"{t('page', lang, page=e['page'])}: {e['snippet'][:90]}"
+                                for e in b["evidence"][:2])  # fmt: skip
             )
-            rows.append([b["stage"] or "", b["name"], _MARK[b["status"]], b["chunks"], ev])
+            rows.append([stage_name(b["stage"], lang), b["name"], t(b["status"], lang),
+                         b["chunks"], ev])  # fmt: skip
         return rows
 
-    def gaps(self, res: dict) -> str:
+    def gaps(self, res: dict, lang: str = DEFAULT) -> str:
         if not res["gaps"]:
-            return "No gaps: every building block is covered."
-        parts = ["## Gaps: what the guide suggests, and who in the region works on it"]
+            return t("no_gaps", lang)
+        parts = [f"## {t('gaps_head', lang)}"]
         for g in res["gaps"]:
-            parts.append(f"### {esc(g['name'])} ({esc(g['stage'] or '')}) — {g['status']}")
+            parts.append(f"### {esc(g['name'])} ({esc(stage_name(g['stage'], lang))}) — "
+                         f"{t(g['status'], lang)}")  # fmt: skip
             if g["perspectives"]:
-                parts.append(f"*Action perspectives* ({esc(g['perspectives_source'])}):")
+                parts.append(f"*{t('perspectives', lang)}* ({esc(g['perspectives_source'])}):")
                 parts.append("\n".join(f"- {esc(p.replace('**', ''))}" for p in g["perspectives"]))
             if g["projects"]:
-                parts.append("*Projects in the region:*")
+                parts.append(f"*{t('region_projects', lang)}*")
                 parts.append(
                     "\n".join(
                         f"- **{esc(p['title'])}** ({esc(self._muni(p['municipality']))}, "
@@ -130,32 +149,40 @@ class CheckHandlers:
         return "\n\n".join(parts)
 
 
-def build(kb: KnowledgeBase) -> CheckHandlers:
+def build(kb: KnowledgeBase, labels: Labels, lang) -> CheckHandlers:
     """Add the Check tab and the `/check` endpoint to the Blocks being built."""
     h = CheckHandlers(kb)
     munis = [""] + [m["name"] for m in kb.municipalities()]
-    with gr.Tab("Check"):
-        gr.Markdown(
-            "Check a draft digital strategy against the guide's building blocks. The draft is "
-            "read in memory and not stored, unless you tick *add*."
-        )
+
+    def choices(lg):
+        return [(t("any", lg) if not m else m, m) for m in munis]
+
+    with labels.add(gr.Tab(t("tab_check"), id="check", elem_id="tab-check"), label="tab_check"):
+        labels.add(gr.Markdown(t("check_intro")), value="check_intro")
         with gr.Row():
-            file = gr.File(file_types=[".pdf"], label="Strategy PDF", elem_id="check-upload")
+            file = labels.add(gr.File(file_types=[".pdf"], label=t("check_file"),
+                                      elem_id="check-upload"), label="check_file")
             with gr.Column():
-                mun = gr.Dropdown(munis, value="", label="Municipality (else from the PDF)")
-                add = gr.Checkbox(False, label="Also add it to the knowledge base "
-                                  "(visible to its municipality only)")
-                run = gr.Button("Check", variant="primary", elem_id="check-run")
+                mun = labels.dynamic(
+                    gr.Dropdown(choices(DEFAULT), value="", label=t("check_municipality"),
+                                elem_id="check-municipality"),
+                    lambda lg: {"label": t("check_municipality", lg), "choices": choices(lg)})
+                add = labels.add(gr.Checkbox(False, label=t("check_add"), elem_id="check-add"),
+                                 label="check_add")
+                run = labels.add(gr.Button(t("check_run"), variant="primary",
+                                           elem_id="check-run"), value="check_run")
         summary = gr.Markdown(elem_id="check-summary")
         with gr.Row():
-            table = gr.Dataframe(
-                headers=TABLE_COLUMNS, interactive=False, wrap=True, elem_id="check-table"
-            )
-        chart = gr.Plot(label="Coverage by value-chain stage", elem_id="check-chart")
+            table = labels.dynamic(
+                gr.Dataframe(headers=_columns(DEFAULT), interactive=False, wrap=True,
+                             elem_id="check-table"),
+                lambda lg: {"headers": _columns(lg)})
+        chart = labels.add(gr.Plot(label=t("check_chart"), elem_id="check-chart"),
+                           label="check_chart")
         gaps = gr.Markdown(elem_id="check-gaps")
         run.click(
             h.view,
-            [file, mun, add],
+            [file, mun, add, lang],
             [summary, table, gaps, chart],
             concurrency_limit=1,
             concurrency_id="check",
