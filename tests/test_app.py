@@ -147,6 +147,10 @@ def test_upload_lists_the_document_and_reports_each_file(handlers, tmp_path):
     assert list(table.columns)[:2] == ["titel", "soort"]
     assert any(r[2] == "Vlaardingen" and r[1] == "strategy" for r in rows)
     doc_id = next(r[7] for r in rows if r[2] == "Vlaardingen")
+    msg, table = handlers.set_title(doc_id, "  Digitale koers   Vlaardingen ")
+    assert msg == "Nieuwe titel: Digitale koers Vlaardingen"
+    assert [r[0] for r in table.values.tolist() if r[7] == doc_id] == ["Digitale koers Vlaardingen"]
+    assert handlers.set_title("", "x", "en")[0] == "No document with that id."
     msg, table = handlers.remove(doc_id)
     assert msg.startswith("Verwijderd") and all(r[7] != doc_id for r in table.values.tolist())
     assert handlers.remove("", "en")[0] == "No document with that id."

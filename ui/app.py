@@ -453,6 +453,17 @@ class Handlers:
         msg = t("removed", lang, title=esc(doc.title)) if doc else t("no_such_document", lang)
         return msg, self.document_table(lang, request)
 
+    def set_title(self, doc_id: str, title: str, lang: str = DEFAULT,
+                  request: gr.Request = None):  # fmt: skip
+        """Give a document the title people recognise (its municipality's editors)."""
+        try:
+            doc = (self.kb.set_title(doc_id.strip(), title, self.viewer(request))
+                   if doc_id.strip() else None)  # fmt: skip
+        except AccessDenied as e:
+            return esc(str(e)), self.document_table(lang, request)
+        msg = t("retitled", lang, title=esc(doc.title)) if doc else t("no_such_document", lang)
+        return msg, self.document_table(lang, request)
+
     def set_visibility(self, doc_id: str, visibility: str, lang: str = DEFAULT,
                        request: gr.Request = None):  # fmt: skip
         """Share a document with the region or keep it for its municipality (its editors)."""
@@ -702,7 +713,13 @@ def _documents_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> None:
                             elem_id="new-visibility"),
                 lambda lg: {"label": t("make_visible", lg), "choices": _visibilities(lg)})
             share = labels.add(gr.Button(t("share"), elem_id="share"), value="share")
+        with gr.Row():
+            new_title = labels.add(gr.Textbox(label=t("new_title"), elem_id="new-title"),
+                                   label="new_title")
+            retitle = labels.add(gr.Button(t("retitle"), elem_id="retitle"), value="retitle")
         remove.click(h.remove, [doc_id, lang], [result, docs], api_visibility="private")
+        retitle.click(h.set_title, [doc_id, new_title, lang], [result, docs],
+                      api_visibility="private")  # fmt: skip
         share.click(h.set_visibility, [doc_id, new_visibility, lang], [result, docs],
                     api_visibility="private")  # fmt: skip
 
