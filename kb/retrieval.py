@@ -17,6 +17,7 @@ import numpy as np
 from index.embedder import Embedder
 from index.fusion import fuse, rrf
 from index.glossary import glossary
+from index.lexical import tokens
 from index.store import Filters, Hit, Store
 from kb import answer_type, novelty, routing
 from kb.catalogue import Catalogue
@@ -237,7 +238,32 @@ class Retriever:
             return False
         if not self.config.route_facts and answer_type.asked_type(q.text):
             return False
+        if self.names_something_else(q):
+            return False
         return routing.guide_like(q.text, self.place_names())
+
+    def names_something_else(self, q: Query) -> bool:
+        """Does the question name something the guide never mentions but another document
+        does (a capitalised name after the first word: "Klantcontactcentrum
+        Zeemanskwartier")? Then it asks about that document, not for the guide's advice."""
+        names = [w for w in re.findall(r"[^\W\d_]{4,}", q.text)[1:] if w[0].isupper()]
+        if not names:
+            return False
+        guide = self.guide_words()
+        return any(w.lower() not in guide and self.store.bm25.doc_freq(t) > 0
+                   for w in names for t in tokens(w))  # fmt: skip
+
+    def guide_words(self) -> set[str]:
+        """Every word of the guide, lower-cased (cached until the store changes)."""
+
+        def build() -> set[str]:
+            out: set[str] = set()
+            for doc in self.store.documents(kind="guide"):
+                for c in self.store.chunks_of(doc.id):
+                    out |= set(re.findall(r"[^\W\d_]+", c.text.lower()))
+            return out
+
+        return self.catalogue.cache.get("guide_words", self.store.generation, build)
 
     def _with_structure(self, q: Query, vector, k: int, filters: Filters | None,
                         hits: list[Hit], weight: float, rrf_k: int, expansion) -> list[Hit]:  # fmt: skip
