@@ -320,19 +320,26 @@ class Ingestor:
         matches = [d for d in self.store.documents(filters=filters) if d.id.startswith(document_id)]
         return matches[0] if len(matches) == 1 else None
 
+    def editable(self, document_id: str, viewer: Viewer, verb: str) -> DocumentRow | None:
+        """The document the viewer sees by this id (or prefix), None if none; raises
+        AccessDenied when they see it but may not `verb` it (not their municipality's)."""
+        doc = self.resolve_document(document_id, viewer)
+        if doc is not None and not viewer.may_edit(doc.municipality):
+            raise AccessDenied(f"{viewer.name} may not {verb} documents of "
+                               f"{doc.municipality or 'the region'}")  # fmt: skip
+        return doc
+
     def set_title(self, document_id: str, title: str,
                   viewer: Viewer | None = None) -> DocumentRow | None:  # fmt: skip
         """Change a document's title (id or unique prefix; its municipality's editors,
         admins); the document, or None when the viewer sees no such document or the title
         is empty."""
-        viewer = Viewer.resolve(viewer)
-        doc = self.resolve_document(document_id, viewer)
         title = " ".join(title.split())
-        if doc is None or not title:
+        if not title:
             return None
-        if not viewer.may_edit(doc.municipality):
-            raise AccessDenied(f"{viewer.name} may not change documents of "
-                               f"{doc.municipality or 'the region'}")  # fmt: skip
+        doc = self.editable(document_id, Viewer.resolve(viewer), "change")
+        if doc is None:
+            return None
         with self.lock:
             self.store.set_title(doc.id, title[:300])
         return self.store.document(doc.id)
@@ -344,12 +351,9 @@ class Ingestor:
             AccessDenied: the viewer may see it but not edit it.
         """
         viewer = Viewer.resolve(viewer)
-        doc = self.resolve_document(document_id, viewer)
+        doc = self.editable(document_id, viewer, "remove")
         if doc is None:
             return None
-        if not viewer.may_edit(doc.municipality):
-            raise AccessDenied(f"{viewer.name} may not remove documents of "
-                               f"{doc.municipality or 'the region'}")  # fmt: skip
         with self.lock:
             self.store.remove(doc.id, actor=viewer.name)
             self.tagger.sync()
@@ -362,12 +366,9 @@ class Ingestor:
         viewer = Viewer.resolve(viewer)
         if visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
-        doc = self.resolve_document(document_id, viewer)
+        doc = self.editable(document_id, viewer, "change")
         if doc is None:
             return None
-        if not viewer.may_edit(doc.municipality):
-            raise AccessDenied(f"{viewer.name} may not change documents of "
-                               f"{doc.municipality or 'the region'}")  # fmt: skip
         if visibility == "municipality" and not doc.municipality:
             raise ValueError("a document without a municipality cannot be municipality-only")
         with self.lock:
