@@ -4,7 +4,8 @@ building blocks and comparable projects beside it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,10 +16,33 @@ from kb.catalogue import Catalogue
 from kb.compose import answer_language, compose_answer, wanted_section, with_projects, with_section
 from kb.facets import facet_of_question
 from kb.followup import Resolved, Turn, resolve_followup
-from kb.llm import LlmConfig, passages_from, write_answer
+from kb.llm import (
+    LlmConfig,
+    LlmError,
+    Passage,
+    dropped_note,
+    passages_from,
+    stream_answer,
+    write_answer,  # fmt: skip
+)
 from kb.query import Query
 from kb.retrieval import Retriever, candidates
 from kb.text import slugify
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before a language model writes its text: the composed answer (text,
+    sources, blocks, projects) and the numbered passages the model is given."""
+
+    answer: Answer
+    passages: list[Passage]
+    question: str  # as searched (a follow-up resolved)
+
+    @property
+    def for_model(self) -> bool:
+        """Whether a configured model should write this answer: only an answered one."""
+        return self.answer.answered
 
 
 def as_turns(history: Iterable[Turn | dict] | None) -> list[Turn]:
@@ -53,6 +77,48 @@ class Answerer:
             since: only documents dated this year or later.
             viewer: whose answer it is: only documents they may see (None: everything).
         """
+        d = self.draft(question, municipality, kind, k, building_block, history, since, viewer)
+        if self.llm is None or not d.for_model:
+            return d.answer
+        lang = d.answer.language
+        written = write_answer(self.llm, d.question, lang, d.passages, d.answer.answer)
+        return replace(d.answer, answer=written.text, written_by=written.written_by,
+                       note=written.note)  # fmt: skip
+
+    def stream(self, question: str, municipality: str | None = None, kind: str | None = None,
+               k: int = 5, building_block: str | None = None,
+               history: Sequence[Turn | dict] | None = None,
+               since: int | None = None,
+               viewer: Viewer | None = None) -> Iterator[Answer]:  # fmt: skip
+        """`ask` as it is written: with a language model configured, first the answer with
+        its sources and an empty text, then the text so far after each checked sentence,
+        last the finished answer; without one (or with no answer found), the answer once.
+        When the model fails midway, the last answer is the composed one with the reason
+        in `note` (the sources are the same throughout)."""
+        d = self.draft(question, municipality, kind, k, building_block, history, since, viewer)
+        if self.llm is None or not d.for_model:
+            yield d.answer
+            return
+        lang = d.answer.language
+        writing = replace(d.answer, answer="", written_by="llm")
+        yield writing
+        stream = stream_answer(self.llm, d.question, lang, d.passages)
+        text = ""
+        try:
+            for delta in stream:
+                text += delta
+                yield replace(writing, answer=text)
+        except LlmError as e:
+            yield replace(d.answer, note=e.line(lang))
+            return
+        assert stream.result is not None
+        yield replace(writing, answer=stream.result.text, note=dropped_note(stream.result, lang))
+
+    def draft(self, question: str, municipality: str | None = None, kind: str | None = None,
+              k: int = 5, building_block: str | None = None,
+              history: Sequence[Turn | dict] | None = None,
+              since: int | None = None, viewer: Viewer | None = None) -> Draft:  # fmt: skip
+        """The composed answer and the passages a language model would write from."""
         viewer = Viewer.resolve(viewer)
         r = self.resolve(question, history)
         filters = viewer.filters(
@@ -80,11 +146,6 @@ class Answerer:
             self.catalogue.municipalities(), answered=answered, facet=r.facet,
             project_titles=self.catalogue.project_titles(viewer),
         )  # fmt: skip
-        text, written_by, note = composed.text, "composed", None
-        if answered and self.llm is not None:
-            written = write_answer(self.llm, r.question, lang,
-                                   passages_from(chosen, docs), composed.text)  # type: ignore[arg-type]
-            text, written_by, note = written.text, written.written_by, written.note
         topics = [] if answered else [
             f"{s.title} ({s.where})" if s.where else s.title for s in sources[:3]]  # fmt: skip
         block_ids = [composed.block] if composed.block else []
@@ -92,10 +153,10 @@ class Answerer:
         turn = {"question": question, "resolved": r.question, "answer_blocks": block_ids,
                 "answer_projects": [p.id for p in projects], "municipality": filters.municipality,
                 "kind": filters.kind, "building_block": filters.building_block}  # fmt: skip
-        return Answer(question, text, answered, sources, blocks, projects, topics,
-                      resolved_question=r.question if r.changed else None, language=lang,
-                      missing=list(composed.missing), written_by=written_by, note=note,
-                      turn=turn)  # fmt: skip
+        answer = Answer(question, composed.text, answered, sources, blocks, projects, topics,
+                        resolved_question=r.question if r.changed else None, language=lang,
+                        missing=list(composed.missing), turn=turn)  # fmt: skip
+        return Draft(answer, passages_from(chosen, docs), r.question)  # type: ignore[arg-type]
 
     def _present(self, hits: list[Hit]) -> list[Hit]:
         """The hits whose document is still there: one removed (or replaced) by another

@@ -4,7 +4,7 @@ the app only call this (and the services it exposes)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,16 @@ class KnowledgeBase:
         return self.answerer.ask(question, municipality=municipality, kind=kind, k=k,
                                  building_block=building_block, history=history,
                                  since=since, viewer=viewer)  # fmt: skip
+
+    def ask_stream(self, question: str, municipality: str | None = None,
+                   kind: str | None = None, k: int = 5, building_block: str | None = None,
+                   history: Sequence[Turn | dict] | None = None, since: int | None = None,
+                   viewer: Viewer | None = None) -> Iterator[Answer]:  # fmt: skip
+        """`ask` as a configured language model writes it: the answer again after each
+        checked sentence, the last one finished (see `Answerer.stream`)."""
+        return self.answerer.stream(question, municipality=municipality, kind=kind, k=k,
+                                    building_block=building_block, history=history,
+                                    since=since, viewer=viewer)  # fmt: skip
 
     @property
     def answerer(self) -> Answerer:

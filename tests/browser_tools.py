@@ -37,9 +37,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(home: Path, root: Path | None = None):
-    """`kb serve` on `home` in its own process (the code of `root`); yields the URL."""
-    env = {**os.environ, "KB_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
+def served(home: Path, root: Path | None = None, settings: dict | None = None):
+    """`kb serve` on `home` in its own process (the code of `root`, with the extra
+    `settings` in its environment); yields the URL."""
+    env = {**os.environ, "KB_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False",
+           **(settings or {})}  # fmt: skip
     env.pop("KB_EMBED_MODEL", None)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve",

@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions API, for tests.
 
-The request's `model` names a scenario: a reply text (sent whole or as server-sent events
-when `stream` is true), or a behaviour: `slow` (sleeps past the client's timeout), `error500`,
+The request's `model` names a scenario: a reply text or a function of the request that makes
+one (sent whole, or as server-sent events a word at a time, `pace` seconds apart, when
+`stream` is true), or a behaviour: `slow` (sleeps past the client's timeout), `error500`,
 `malformed` (a body that is not JSON) and `malformed-stream` (an event that is not JSON).
 Every request body is kept in `requests` so tests can look at the prompt.
 """
@@ -9,15 +10,36 @@ Every request body is kept in `requests` so tests can look at the prompt.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# A sentence that no passage of the corpus supports.
+CLAIM = "Quantum teleportation budgets doubled in 2019 [1]."
+
+
+def quoting(req: dict) -> str:
+    """A grounded answer to the request: a dozen words of each of the first two passages,
+    each cited, with `CLAIM` between them, as a model that strays once would write it."""
+    user = req["messages"][-1]["content"]
+    blocks = user.split("Passages:\n\n", 1)[1].rsplit("\n\nQuestion:", 1)[0].split("\n\n[")
+    sentences = []
+    for block in blocks[:2]:
+        head, _, text = block.partition("\n")
+        n = re.match(r"\[?(\d+)\]", head).group(1)
+        words = re.findall(r"[^\W\d_]{3,}", text)[:12]
+        sentences.append(" ".join(words).capitalize() + f" [{n}].")
+    return " ".join(sentences[:1] + [CLAIM] + sentences[1:])
 
 
 class FakeOpenAI:
-    def __init__(self, replies: dict[str, str], delay: float = 3.0):
+    def __init__(self, replies: dict[str, str | Callable[[dict], str]], delay: float = 3.0,
+                 pace: float = 0.0):  # fmt: skip
         self.replies = replies
         self.delay = delay  # how long `slow` sleeps
+        self.pace = pace  # seconds between two streamed events
         self.requests: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -76,6 +98,7 @@ class FakeOpenAI:
                     self._events(['{"id": "x", "choices": [{"delta": {"content": "Hal'], done=False)
                     return
                 text = fake.replies.get(model, "")
+                text = text(req) if callable(text) else text
                 if stream:
                     words = text.split(" ")
                     pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
@@ -94,6 +117,7 @@ class FakeOpenAI:
                 for d in datas:
                     self.wfile.write(f"data: {d}\n\n".encode())
                     self.wfile.flush()
+                    time.sleep(fake.pace)
                 if done:
                     self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()

@@ -213,3 +213,40 @@ def test_a_follow_up_question_in_the_browser(page, live_server, tmp_path):  # no
     assert text.startswith("## En in Delft?") and "Ik zocht naar" in text
     assert "/kb/file/" in text or "delft" in text.lower()
     page.screenshot(path=str(tmp_path / "follow-up.png"), full_page=True)
+
+
+def test_a_language_model_answer_streams_into_the_chat(page, corpus_home, tmp_path):
+    """With KB_LLM_URL set (a real chat-completions server on 127.0.0.1 that writes slowly),
+    the sources come first, the answer grows a checked sentence at a time, and the model's
+    unsupported sentence is never on screen, not even for a moment."""
+    from tests.browser_tools import served
+    from tests.conftest import copy_corpus_home
+    from tests.fake_openai import FakeOpenAI, quoting
+
+    home = copy_corpus_home(corpus_home, tmp_path / "home")
+    with FakeOpenAI({"quote": quoting}, pace=0.15) as fake, served(home, settings={
+            "KB_LLM_URL": fake.url, "KB_LLM_MODEL": "quote"}) as url:  # fmt: skip
+        page.goto(url, wait_until="load")
+        wait_ready(page)
+        # Every 30 ms, the newest answer's text as it is on screen.
+        page.evaluate("""() => { window.kbSeen = []; setInterval(() => {
+            const rows = document.querySelectorAll('#chat .bot-row');
+            const text = rows.length ? rows[rows.length - 1].innerText.trim() : '';
+            if (text && text !== window.kbSeen[window.kbSeen.length - 1]) window.kbSeen.push(text);
+        }, 30); }""")
+        page.locator("#question textarea").fill(
+            "Welke gemeenten gebruiken sensoren om vrije parkeerplekken te tonen?")
+        page.locator("#ask").click()
+        page.get_by_text("Antwoord gereed.").wait_for(timeout=120_000)
+        page.wait_for_timeout(200)
+        seen = page.evaluate("window.kbSeen")
+        page.screenshot(path=str(tmp_path / "streamed.png"), full_page=True)
+    assert fake.requests and fake.requests[-1]["stream"] is True
+    final = seen[-1]
+    assert "[1]" in final and "[2]" in final and "weggelaten" in final
+    assert seen[0].startswith("Het taalmodel schrijft het antwoord")
+    # In between, at least one state with the first sentence only.
+    middle = [s for s in seen[1:-1] if "[1]" in s and "[2]" not in s]
+    assert middle, seen
+    assert not any("Quantum" in s for s in seen), seen
+    assert page.outside == [], page.outside

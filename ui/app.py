@@ -268,37 +268,81 @@ class Handlers:
 
         Returns (history, cleared question box, sources Markdown, cards HTML, the source
         picker, the sources kept for the viewer, the sources accordion, the turns kept, the
-        answer as a Markdown file).
+        answer as a Markdown file): the last of what `chat_stream` yields.
         """
+        *_, last = self.chat_stream(question, history, municipality, kind, block, turns,
+                                    lang, request)  # fmt: skip
+        return last
+
+    def chat_stream(self, question: str, history: list, municipality: str = "",
+                    kind: str = "", block: str = "", turns: list | None = None,
+                    lang: str = DEFAULT, request: gr.Request = None):  # fmt: skip
+        """`chat` as the answer is written: with a language model configured, the sources
+        first and the answer's text growing a checked sentence at a time; the turns and
+        the Markdown download come with the finished answer (gr.skip() until then)."""
         if not (question or "").strip():
-            return (gr.skip(),) * 9
-        found = self.answer(question, municipality, kind, 5, block, turns, request)
+            yield (gr.skip(),) * 9
+            return
+        earlier = list(history or []) + [{"role": "user", "content": esc(question)}]
+
+        def chat(answer: dict) -> list:
+            return earlier + [{"role": "assistant", "content": self._reply(answer, question,
+                                                                           lang)}]  # fmt: skip
+
+        answers = iter(self.kb.ask_stream(
+            question, municipality=municipality or None, kind=kind or None,
+            building_block=block or None, history=_turns(turns) or None,
+            viewer=self.viewer(request),
+        ))  # fmt: skip
+        found, shown = next(answers), 0
+        for following in answers:  # `found` is still being written
+            answer = self._shown(found)
+            if shown:
+                yield (chat(answer),) + (gr.skip(),) * 8
+            else:
+                yield (chat(answer), "", *self._panels(answer, question, lang), gr.skip(),
+                       gr.skip())  # fmt: skip
+            found, shown = following, shown + 1
+        kept_turns = (list(turns or []) + [found.turn])[-TURNS_KEPT:] if found.turn else turns
+        answer = self._shown(found)
+        # The box was cleared with the first part: a question typed since then stays.
+        yield (chat(answer), gr.skip() if shown else "", *self._panels(answer, question, lang),
+               kept_turns or [], str(self._export_answer(found, request)))  # fmt: skip
+
+    def _shown(self, found) -> dict:
+        """The answer as a dict, with municipality names for display."""
         answer = found.to_dict()
         for ref in answer["projects"]:
             ref["municipality"] = self.kb.municipality_name(ref["municipality"])
-        reply = answer_markdown(answer, lang)
+        return answer
+
+    @staticmethod
+    def _reply(answer: dict, question: str, lang: str) -> str:
+        """The chat message: what was searched, the answer (or 'writing …') and the note."""
+        if answer["written_by"] == "llm" and not answer["answer"]:
+            reply = f"*{t('writing', lang)}*"
+        else:
+            reply = answer_markdown(answer, lang)
         if answer.get("resolved_question") and answer["resolved_question"] != question:
             reply = f"*{t('searched', lang, q=esc(answer['resolved_question']))}*\n\n{reply}"
         if answer.get("note"):
             reply += f"\n\n*{esc(answer['note'])}*"
-        n = len(answer["sources"])
+        return reply
+
+    @staticmethod
+    def _panels(answer: dict, question: str, lang: str) -> tuple:
+        """The sources Markdown, cards, source picker, sources kept and sources accordion."""
         # Nothing twice: the composed answer lists its projects already; the cards keep
         # only the others (each with its link to the detail).
         side = dict(answer, projects=[p for p in answer["projects"]
                                       if p["title"] not in answer["answer"]])  # fmt: skip
-        history = list(history or []) + [{"role": "user", "content": esc(question)},
-                                         {"role": "assistant", "content": reply}]  # fmt: skip
-        kept_turns = (list(turns or []) + [found.turn])[-TURNS_KEPT:] if found.turn else turns
         return (
-            history, "",
             sources_markdown(answer, question, lang),
             cards_html(side, question, lang),
             gr.update(choices=source_choices(answer, lang), value=None),
             answer["sources"],
-            gr.update(label=t("sources_n", lang, n=n), open=False),
-            kept_turns or [],
-            str(self._export_answer(found, request)),
-        )  # fmt: skip
+            gr.update(label=t("sources_n", lang, n=len(answer["sources"])), open=False),
+        )
 
     def _export_answer(self, answer, request: gr.Request | None) -> Path:
         """The answer and its sources as Markdown under KB_HOME/exports (named by content,
@@ -581,13 +625,13 @@ def _ask_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
     inputs = [question, chatbot, municipality, kind, block, turns, lang]
     outputs = [chatbot, question, sources, cards, pick, kept, panel, turns, download]
     for trigger in (ask_btn.click, question.submit):
-        trigger(h.chat, inputs, outputs, js=ASK_JS, api_visibility="private").then(
+        trigger(h.chat_stream, inputs, outputs, js=ASK_JS, api_visibility="private").then(
             None, js="() => window.kbShowAnswer()")
     # Clearing the chat starts a new conversation: no follow-up leans on the old one.
     chatbot.clear(lambda: ([], None), None, [turns, download], api_visibility="private")
     pick.change(h.open_source, [pick, kept, lang], [page, text], api_visibility="private").then(
         None, js="() => window.kbShowMark()")
-    return {"question": question, "chat": (h.chat, inputs, outputs), "status": status,
+    return {"question": question, "chat": (h.chat_stream, inputs, outputs), "status": status,
             "download": download}
 
 

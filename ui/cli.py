@@ -122,15 +122,14 @@ def ask(question, municipality, kind, building_block, k, since, history, as_mark
     turns = json.load(history) if history else None
     if turns is not None and not isinstance(turns, list):
         raise click.UsageError("--history must hold a JSON list of turns")
-    answer = kb.ask(question, municipality=municipality, kind=kind, k=k,
-                    building_block=building_block, history=turns, since=since,
-                    viewer=_viewer(kb))  # fmt: skip
+    options = dict(municipality=municipality, kind=kind, k=k, building_block=building_block,
+                   history=turns, since=since, viewer=_viewer(kb))  # fmt: skip
     if as_json:
-        _json(answer.to_dict())
+        _json(kb.ask(question, **options).to_dict())
     elif as_markdown:
-        click.echo(_markdown(kb, answer))
+        click.echo(_markdown(kb, kb.ask(question, **options)))
     else:
-        _print_answer(answer)
+        _print_answer(kb.ask_stream(question, **options))
 
 
 def _markdown(kb, answer) -> str:
@@ -144,11 +143,23 @@ def _markdown(kb, answer) -> str:
     return answer_markdown_export(answer, links)
 
 
-def _print_answer(answer) -> None:
-    if answer.resolved_question:
-        searched = "Ik zocht naar" if answer.language == "nl" else "I searched for"
-        click.echo(f"({searched}: {answer.resolved_question})\n")
-    click.echo(answer.answer)
+def _print_answer(answers):
+    """Print an answer as it is written (with a language model, a checked sentence at a
+    time; see `KnowledgeBase.ask_stream`), then its sources; returns the finished answer."""
+    shown, answer = None, None
+    for answer in answers:
+        if shown is None:
+            shown = ""
+            if answer.resolved_question:
+                searched = "Ik zocht naar" if answer.language == "nl" else "I searched for"
+                click.echo(f"({searched}: {answer.resolved_question})\n")
+        if answer.answer.startswith(shown):
+            click.echo(answer.answer[len(shown):], nl=False)
+        else:  # the model failed midway: the composed answer follows what it wrote
+            click.echo(f"\n\n{answer.answer}", nl=False)
+        shown = answer.answer
+    assert answer is not None
+    click.echo()
     if answer.note:
         click.echo(f"\n{answer.note}")
     if not answer.answered and answer.nearest_topics:
@@ -167,6 +178,7 @@ def _print_answer(answer) -> None:
     if answer.projects:
         click.echo("Comparable projects: " + "; ".join(
             f"{p.title} ({p.municipality})" for p in answer.projects))  # fmt: skip
+    return answer
 
 
 @cli.command()
@@ -184,8 +196,8 @@ def chat(municipality, k) -> None:
             break
         if not question:
             break
-        answer = kb.ask(question, municipality=municipality, k=k, history=turns)
-        _print_answer(answer)
+        answer = _print_answer(kb.ask_stream(question, municipality=municipality, k=k,
+                                             history=turns, viewer=_viewer(kb)))  # fmt: skip
         turns = (turns + [answer.turn])[-5:]
 
 

@@ -63,6 +63,8 @@ TABLE: dict[str, tuple[str, str]] = {
     "ready": ("Antwoord gereed.", "Answer ready."),
     "sources": ("Bronnen", "Sources"),
     "searched": ("Ik zocht naar: {q}", "I searched for: {q}"),
+    "writing": ("Het taalmodel schrijft het antwoord …",
+                "The language model is writing the answer …"),
     "download_md": ("Download als Markdown", "Download as Markdown"),
     "sources_n": ("Bronnen ({n}) — tonen of verbergen", "Sources ({n}) — show or hide"),
     "no_sources": ("Nog geen bronnen: stel eerst een vraag.",
