@@ -80,7 +80,7 @@ FACETS: tuple[Facet, ...] = (
         ("wat gaat er mis", "wat kan er mis", "mis gaan", "misgaan", "gaat mis", "mis",
          "misgelopen", "misloopt", "valkuil*", "risico*", "waar moeten we op letten",
          "waar letten", "op letten", "letten op", "vermijden", "voorkomen", "fout*", "gevaar*",
-         "problemen"),
+         "problemen", "probleem"),
     ),
     Facet(
         "indicators", "Indicators to monitor", "indicatoren om te volgen", "indicators to monitor",
@@ -88,10 +88,10 @@ FACETS: tuple[Facet, ...] = (
          "track progress", "how do we know", "how would we know", "how will we know",
          "how can we tell", "whether it works", "if it works",
          "if it's working", "if it is working", "is it working", "metric*", "evaluate success",
-         "success look"),
+         "success look", "figures", "what numbers", "which numbers"),
         ("hoe meten", "meten", "meet", "kpi*", "indicator*", "monitoren", "monitor*", "voortgang",
-         "hoe weten we", "hoe weten", "of het werkt", "werkt het", "succes meten",
-         "graadmeter*"),
+         "hoe weten we", "hoe weten", "hoe weet je", "of het werkt", "werkt het", "succes meten",
+         "graadmeter*", "cijfers"),
     ),
     Facet(
         "projects", "Related projects", "projecten", "projects",

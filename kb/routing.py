@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kb.facets import facet_of_question
+
 # Facet -> words that open the heading of its section in the guide (lower case).
 FACET_HEADINGS: dict[str, tuple[str, ...]] = {
     "purpose": ("purpose",),
@@ -56,16 +58,19 @@ _CUES: dict[str, tuple[str, ...]] = {
         r"\bstuck\b", r"\bstall(?:s|ed)?\b", r"\bfall apart\b", r"\bproblems?\b",
         r"\bvalkuil", r"\brisico", r"\bmis\b", r"\bfout(?:en)?\b",
         r"\bvast(?:lopen|lopen|gelopen| lopen)\b",
-        r"\blopen .{0,20}vast\b", r"\bmislukken\b", r"\bmislukt\b", r"\bvoorkomen\b",
+        r"\blopen\b.{0,60}\bvast\b", r"\bloopt\b.{0,60}\bvast\b", r"\bmislukken\b",
+        r"\bmislukt\b", r"\bvoorkomen\b",
         r"\bopletten\b",
-        r"\bverkeerd\b", r"\bproblemen\b",
+        r"\bverkeerd\b", r"\bproblemen\b", r"\bprobleem\b",
     ),
     "indicators": (
         r"\bmeasur", r"\bkpis?\b", r"\bindicators?\b", r"\bmetrics?\b", r"\bmonitor",
         r"\btrack (?:progress|whether|how)\b", r"\bhow do we know (?:whether|if)\b",
         r"\bsucce(?:ss|eded)\b",
         r"\bmeten\b", r"\bmeet(?:baar)?\b", r"\bkpi'?s\b", r"\bindicatoren\b", r"\bvolgen\b",
-        r"\bmonitoren\b", r"\bgraadmeter", r"\bhoe weten we\b", r"\bsucces\b", r"\bvoortgang\b",
+        r"\bmonitoren\b", r"\bgraadmeter", r"\bhoe we(?:et|ten) (?:we|je|jullie)\b",
+        r"\bsucces\b", r"\bvoortgang\b", r"\bfigures\b", r"\b(?:what|which) numbers\b",
+        r"\bcijfers\b",
     ),
     "questions": (
         r"\bquestions? (?:to ask|should we ask|we should ask)\b", r"\bask ourselves\b",
@@ -81,6 +86,8 @@ _CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 _COMPILED = {f: tuple(re.compile(p) for p in ps) for f, ps in _CUES.items()}
+# kb/facets.py's facet ids as named here ("projects" is no section the search can favour).
+_FROM_COMPOSER = {f: f for f in FACET_HEADINGS} | {"actions": "action"}
 
 # Questions about who does what in the region, or about a project: not routed to the guide.
 _NOT_GUIDE = tuple(re.compile(p) for p in (
@@ -106,11 +113,17 @@ _NOT_GUIDE = tuple(re.compile(p) for p in (
 def facets(question: str) -> dict[str, int]:
     """The facets a question asks for, each with its number of cues (none: {})."""
     text = question.lower()
-    out = {}
+    out: dict[str, int] = {}
     for facet, patterns in _COMPILED.items():
         n = sum(1 for p in patterns if p.search(text))
         if n:
             out[facet] = n
+    # The composer's choice (kb/facets.py) is asked for too: a cue added there reaches the
+    # search, and the section the answer will quote is among those the search favours.
+    best = facet_of_question(question)
+    if best in _FROM_COMPOSER:
+        facet = _FROM_COMPOSER[best]
+        out[facet] = out.get(facet, 0) + 1
     return out
 
 

@@ -23,10 +23,24 @@ REGION = ["Delft", "Den Haag", "Capelle aan den IJssel", "Rotterdam", "Westland"
         ("Hoe meten we of inwoners beter geholpen worden? Welke KPI's?", "indicators"),
         ("How do we measure progress on cybersecurity?", "indicators"),
         ("Welke vragen moeten we onszelf stellen over algoritmes?", "questions"),
+        ("Onze chatbot draait op één leverancier. Is dat een probleem?", "pitfalls"),
+        ("Waarom lopen projecten met sensoren in de wijk zo vaak vast?", "pitfalls"),
+        ("Hoe weet je of het dashboard ook echt gebruikt wordt?", "indicators"),
+        ("Which figures should the council see about our servers?", "indicators"),
     ],
 )
 def test_facet_cues_in_both_languages(question, facet):
     assert facet in routing.facets(question)
+
+
+def test_the_search_also_favours_the_facet_the_answer_will_quote():
+    """A cue only the composer's table (kb/facets.py) knows still reaches the search."""
+    from kb.facets import facet_of_question
+
+    question = "Wat kan er misgaan met bewegingssensoren bij ouderen thuis?"
+    assert facet_of_question(question) == "pitfalls"
+    assert "pitfalls" in routing.facets(question)
+    assert "action" in routing.facets("Hoe kunnen we de wijkteams helpen met data?")
 
 
 def test_no_facet_for_a_plain_topic():
