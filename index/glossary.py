@@ -21,6 +21,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*", re.UNICODE)
 MAX_PHRASE = 3
 # Dutch compounds are split into two known parts, each at least this long.
 MIN_PART = 3
+# A compound of which only the head is known: at least this long a head and tail.
+MIN_HEAD = 4
+MIN_TAIL = 4
 
 
 def phrase_key(phrase: str, lang: str) -> tuple[str, ...]:
@@ -85,7 +88,8 @@ class Glossary:
         return out
 
     def _compound(self, word: str) -> tuple[str, ...] | None:
-        """A Dutch compound of two glossary words ('parkeerdata' -> 'parking data')."""
+        """A Dutch compound of two glossary words ('parkeerdata' -> 'parking data'), else
+        the translation of its head when only that is known."""
         w = word.lower()
         if len(w) < 2 * MIN_PART + 1 or w in STOPWORDS:
             return None
@@ -101,6 +105,16 @@ class Glossary:
                     head_hit = self.nl_en.get(tuple(stem.stemWords([h]))) or self.nl_en.get((h,))
                     if head_hit:
                         return (f"{head_hit[0]} {tail_hit[0]}",)
+        # Else a compound whose head alone is known ('inkoopmogelijkheden' -> 'procurement'):
+        # the head names the topic; the rest is often a general word ('-mogelijkheden').
+        for cut in range(len(w) - MIN_TAIL, MIN_HEAD, -1):
+            head = w[:cut]
+            for h in (head, head[:-1] if head.endswith(("s", "e")) else None,
+                      head[:-2] if head.endswith("en") else None, _verb(head)):  # fmt: skip
+                if h and len(h) >= MIN_HEAD:
+                    head_hit = self.nl_en.get(tuple(stem.stemWords([h]))) or self.nl_en.get((h,))
+                    if head_hit:
+                        return (head_hit[0],)
         return None
 
     def expansion(self, text: str, lang: str | None) -> list[str]:

@@ -68,6 +68,13 @@ def test_dutch_compound_of_two_glossary_words(small):
     assert small.segments("parkeergegevens", "nl") == [("parkeergegevens", ("parking data",))]
 
 
+def test_dutch_compound_of_which_only_the_head_is_known(small):
+    """'laadpalenbeleid': the head names the topic; a word with no known head stays as it is."""
+    assert small.segments("laadpalenbeleid", "nl") == [("laadpalenbeleid", ("charging points",))]
+    assert small.segments("parkeerbeleid", "nl") == [("parkeerbeleid", ("parking",))]
+    assert small.segments("beleidsnotitie", "nl") == [("beleidsnotitie", ())]
+
+
 def test_shipped_glossary_is_well_formed_and_large():
     lines = [ln for ln in GLOSSARY_FILE.read_text(encoding="utf-8").splitlines()
              if ln.strip() and not ln.startswith("#")]  # fmt: skip
