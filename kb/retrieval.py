@@ -73,6 +73,8 @@ TUNED: dict[str, dict] = {
     # best F1 of "no answer" refusing at most 4 answerable questions; for e5 then
     # `--grid '{"min_score": [0.81 ... 0.86], ...}'` with the chosen answer-type values.
     # MiniLM's confidence_top 15 follows the structure depth of 10 (not swept after it).
+    # e5's absent-words values: the same sweep with `--grid` over absent_min_score 0.55 /
+    # 0.86 / 1.01 x max_absent 0.3-0.5 (and absent df 1-10, common-word exclusion: no gain).
     # Figures: docs/bench-retrieval.md.
     "all-MiniLM-L6-v2": {
         "structure_weight": 3.0,
@@ -95,6 +97,9 @@ TUNED: dict[str, dict] = {
         "fact_window": 0,
         "fact_top": 1,
         "place_max_df": 1,
+        # e5's cosines lie high (0.8-0.9): the absent-words rule needs its own ceiling
+        "absent_min_score": 0.86,
+        "max_absent": 0.5,
     },
 }
 # Candidates a question's search returns before the answer picks its sources: at least
