@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from index.glossary import glossary
 from kb.compose import answer_language
 from kb.facets import BY_ID, cue_matches, facet_of_question
+from kb.routing import block_named
 
 # Words that carry no topic of their own: question words, pronouns that point back,
 # auxiliaries and light verbs, articles and prepositions, in both languages.
@@ -174,30 +175,6 @@ def topic_of(text: str, municipalities) -> str:
         w for w in _WORD.findall(text) if w.lower() in set(_content_words(text, municipalities))
     ]
     return " ".join(words)
-
-
-def block_named(text: str, catalogue: dict[str, dict]) -> str | None:
-    """The building block a text names by its id or name ('datamanagement', 'open data'),
-    the longest name first; None if it names none."""
-    low = text.lower()
-    squeezed = re.sub(r"[\s-]+", "", low)
-    forms = []
-    for bid, b in catalogue.items():
-        name = str(b.get("name", "")).lower()
-        first = re.split(r"\s+(?:and|en)\s+|,", name)[0]  # 'open data and data sharing'
-        singular = [f[:-1] for f in (bid.replace("-", " "), name) if f.endswith("s")]
-        for form in {bid.replace("-", " "), name, first, *singular}:
-            if len(form) >= 4:
-                forms.append((len(form), form, bid))
-    for _, form, bid in sorted(forms, reverse=True):
-        if (
-            re.search(r"\b" + re.escape(form) + r"\b", low)
-            or form.replace(" ", "") in squeezed.split()
-        ):
-            return bid
-        if len(form.replace(" ", "")) >= 8 and form.replace(" ", "") in squeezed:
-            return bid
-    return None
 
 
 def topic_block(topic: str, answer_blocks, catalogue: dict[str, dict]) -> str | None:

@@ -280,8 +280,12 @@ class Retriever:
                                        expansion=expansion)  # fmt: skip
         if not guide_hits:
             return hits
+        blocks = self.catalogue.building_blocks()
+        named = routing.block_named(q.text, blocks) or (
+            routing.block_named(q.english, blocks) if q.english else None)  # fmt: skip
         order = self.guide.ranking(guide_hits, routing.facets(q.text), cfg.top_blocks,
-                                   cfg.facet_bonus, limit=cfg.structure_depth)  # fmt: skip
+                                   cfg.facet_bonus, limit=cfg.structure_depth,
+                                   named=named)  # fmt: skip
         # Sections join the ranking by their block, not by a search: only those the
         # filters let through (the viewer's access, a date) may.
         allowed = self.store.allowed_rowids(guide_filter)

@@ -153,3 +153,27 @@ def guide_like(question: str, place_names: Iterable[str] = ()) -> bool:
     if names_municipality(text, place_names):
         return False
     return not any(p.search(text) for p in _NOT_GUIDE)
+
+
+def block_named(text: str, catalogue: dict[str, dict]) -> str | None:
+    """The building block a text names by its id or name ('datamanagement', 'open data'),
+    the longest name first; None if it names none."""
+    low = text.lower()
+    squeezed = re.sub(r"[\s-]+", "", low)
+    forms = []
+    for bid, b in catalogue.items():
+        name = str(b.get("name", "")).lower()
+        first = re.split(r"\s+(?:and|en)\s+|,", name)[0]  # 'open data and data sharing'
+        singular = [f[:-1] for f in (bid.replace("-", " "), name) if f.endswith("s")]
+        for form in {bid.replace("-", " "), name, first, *singular}:
+            if len(form) >= 4:
+                forms.append((len(form), form, bid))
+    for _, form, bid in sorted(forms, reverse=True):
+        if (
+            re.search(r"\b" + re.escape(form) + r"\b", low)
+            or form.replace(" ", "") in squeezed.split()
+        ):
+            return bid
+        if len(form.replace(" ", "")) >= 8 and form.replace(" ", "") in squeezed:
+            return bid
+    return None

@@ -52,10 +52,12 @@ class GuideStructure:
         return self.cache.get("guide_sections", self.store.generation, build)
 
     def ranking(self, guide_hits: list[Hit], asked: dict[str, int], top_blocks: int,
-                facet_bonus: float, limit: int = 20) -> list[int]:  # fmt: skip
+                facet_bonus: float, limit: int = 20,
+                named: str | None = None) -> list[int]:  # fmt: skip
         """Guide chunk row ids, best first: a chunk's own rank score among `guide_hits`
         plus its block's summed score, that sum raised by `facet_bonus` for a section of
-        an asked facet; only the `top_blocks` best blocks' sections join without a hit."""
+        an asked facet; only the `top_blocks` best blocks' sections join without a hit.
+        A block the question names (`named`, "datamanagement") is the best block."""
         sections = self.sections()
         own: dict[int, float] = {}
         per_section: dict[tuple[str, str | None], float] = {}
@@ -73,6 +75,9 @@ class GuideStructure:
         block_score = {
             b: sum(sorted(vs, reverse=True)[:BLOCK_SECTIONS]) for b, vs in by_block.items()
         }
+        if named is not None and any(s.block == named for s in sections.values()):
+            # The question says which block it is about: no search result overrules that.
+            block_score[named] = max(block_score.values(), default=0.0) + 1.0 / BLOCK_RRF
         best = sorted(block_score, key=lambda b: -block_score[b])[:top_blocks]
         scores: dict[int, float] = dict(own)
         for s in sections.values():

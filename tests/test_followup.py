@@ -134,7 +134,7 @@ def test_a_new_facet_names_the_previous_block_as_topic():
 
 
 def test_block_named_by_the_topic_beats_the_previous_answer_block():
-    from kb.followup import block_named
+    from kb.routing import block_named
 
     assert block_named("datamanagement", CATALOGUE) == "data-management"
     assert block_named("a digital twin", CATALOGUE) == "digital-twins"

@@ -145,6 +145,13 @@ def test_structure_ranks_the_asked_facet_of_the_best_block_first(fake_kb, tmp_pa
     # without a facet the block's own best section leads, and it is of the same block
     order = r.guide.ranking(hits, {}, top_blocks=2, facet_bonus=6.0)
     assert "Data management" in fake_kb.store.chunks(order[:1])[order[0]].section
+    # a block the question names leads, whatever the hits say ("cybersecurity" is a block
+    # of the same chapter that these hits are not about)
+    named = routing.block_named("Welke valkuilen heeft cybersecurity?",
+                                fake_kb.catalogue.building_blocks())  # fmt: skip
+    order = r.guide.ranking(hits, {"pitfalls": 1}, top_blocks=2, facet_bonus=6.0, named=named)
+    first = fake_kb.store.chunks(order[:1])[order[0]]
+    assert named and named in first.building_blocks and first.section.endswith("Pitfalls")
 
 
 def test_guide_routing_is_off_for_a_named_municipality_and_other_kinds(fake_kb):
