@@ -1,5 +1,5 @@
-"""Sources to chunks: PDF (with OCR and tables), Word, OpenDocument, web pages, Markdown and
-the project catalogue (YAML/CSV), then chunking.
+"""Sources to chunks: PDF (with OCR and tables), Word, PowerPoint, OpenDocument, plain text,
+RTF, web pages, Markdown and the project catalogue (YAML/CSV), then chunking.
 
 Knows nothing of the index, of `kb` or of the UI.
 """

@@ -12,18 +12,26 @@ from ingest.html import looks_like_html, read_html
 from ingest.lang import detect_language
 from ingest.markdown import parse_markdown
 from ingest.ocr import OcrConfig
-from ingest.office import read_docx, read_odt, zip_type
+from ingest.office import ole_reason, read_docx, read_odt, zip_type
 from ingest.pdf import read_pdf
+from ingest.plain import decode_text, is_rtf, read_rtf, read_text, utf8_head
 from ingest.records import Document, Segment, sha256_hex
+from ingest.slides import read_pptx
 from ingest.titles import choose_title
 from ingest.worker import read_pdf_isolated
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 YAML_SUFFIXES = {".yaml", ".yml"}
 HTML_SUFFIXES = {".html", ".htm"}
-OFFICE_SUFFIXES = {".docx", ".odt"}
-SUPPORTED = MARKDOWN_SUFFIXES | YAML_SUFFIXES | HTML_SUFFIXES | OFFICE_SUFFIXES | {".pdf", ".csv"}
-_OFFICE_NAMES = {".docx": "Word document", ".odt": "OpenDocument file"}
+OFFICE_SUFFIXES = {".docx", ".odt", ".pptx"}
+TEXT_SUFFIXES = {".txt"}
+SUPPORTED = (MARKDOWN_SUFFIXES | YAML_SUFFIXES | HTML_SUFFIXES | OFFICE_SUFFIXES
+             | TEXT_SUFFIXES | {".pdf", ".csv", ".rtf"})  # fmt: skip
+_OFFICE_NAMES = {".docx": "Word document", ".odt": "OpenDocument file",
+                 ".pptx": "PowerPoint file"}  # fmt: skip
+# The readers that turn a file's bytes into OfficeContent, by the type `detect_type` found.
+_READERS = {"docx": read_docx, "odt": read_odt, "pptx": read_pptx, "html": read_html,
+            "text": read_text, "rtf": read_rtf}  # fmt: skip
 
 
 @dataclass
@@ -33,8 +41,9 @@ class Loaded:
 
 
 def sniff(path: Path, head: bytes) -> str:
-    """'pdf', 'zip', 'html', 'markdown', 'yaml' or 'csv', decided by the bytes where the
-    name could lie ('zip' is told apart into 'docx' or 'odt' by `detect_type`)."""
+    """'pdf', 'zip', 'html', 'rtf', 'markdown', 'text', 'yaml' or 'csv', decided by the bytes
+    where the name could lie ('zip' is told apart into 'docx', 'pptx' or 'odt' by
+    `detect_type`). Text with a UTF-16 or UTF-32 byte-order mark is sniffed as its text."""
     if b"%PDF-" in head[:1024]:
         return "pdf"
     suffix = path.suffix.lower()
@@ -48,10 +57,17 @@ def sniff(path: Path, head: bytes) -> str:
         if not head.strip():
             raise IngestError("empty file")
         raise IngestError(f"not a {_OFFICE_NAMES[suffix]} (not a zip file)")
+    head = utf8_head(head)
     if b"\x00" in head:
         raise IngestError("binary file of an unsupported type")
     if looks_like_html(head):
         return "html"
+    if is_rtf(head):
+        return "rtf"
+    if suffix == ".rtf":
+        if not head.strip():
+            raise IngestError("empty file")
+        raise IngestError("not an RTF file (no {\\rtf header)")
     if suffix in HTML_SUFFIXES:
         if not head.strip():
             raise IngestError("empty file")
@@ -62,24 +78,29 @@ def sniff(path: Path, head: bytes) -> str:
         return "yaml"
     if suffix == ".csv":
         return "csv"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
     raise IngestError(f"unsupported file type '{suffix or path.name}'")
 
 
 def detect_type(path: Path, data: bytes) -> str:
-    """`sniff`, with a zip told apart by its members into 'docx' or 'odt'.
+    """`sniff`, with a zip told apart by its members into 'docx', 'pptx' or 'odt'.
 
     Raises:
         IngestError: an unsupported type, a broken zip or a zip bomb.
     """
+    suffix = path.suffix.lower()
+    reason = ole_reason(data, suffix) if suffix in OFFICE_SUFFIXES else None
+    if reason:
+        raise IngestError(f"not a {_OFFICE_NAMES[suffix]} ({reason})")
     ftype = sniff(path, data[:2048])
     if ftype != "zip":
         return ftype
     kind = zip_type(data)
     if kind is None:
-        suffix = path.suffix.lower()
         if suffix in OFFICE_SUFFIXES:
             raise IngestError(f"not a {_OFFICE_NAMES[suffix]} (a zip of another kind)")
-        raise IngestError("unsupported zip file (not a Word or OpenDocument text)")
+        raise IngestError("unsupported zip file (not a Word, PowerPoint or OpenDocument text)")
     return kind
 
 
@@ -130,8 +151,8 @@ def load_file(
         doc = _load_pdf(path, data, key, kind, municipality, password, max_pages,
                         pdf_timeout, pdf_memory_mb, ocr, ocr_threads, tables)  # fmt: skip
         return Loaded([doc])
-    if ftype in ("docx", "odt", "html"):
-        content = {"docx": read_docx, "odt": read_odt, "html": read_html}[ftype](data)
+    if ftype in _READERS:
+        content = _READERS[ftype](data)
         # A web page's <title> usually ends in the site's name: its first heading is better.
         first, second = (content.heading, content.title) if ftype == "html" else (
             content.title, content.heading)  # fmt: skip
@@ -146,15 +167,12 @@ def load_file(
             segments=tuple(content.segments),
             municipality=municipality,
             language=_language(getattr(content, "language", None), text),
+            pages=getattr(content, "pages", None),
             meta=_dated({}, content.segments, title, list(content.dates)),
         )
         return Loaded([doc])
     if ftype == "markdown":
-        try:
-            raw = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise IngestError("Markdown is not UTF-8 text") from e
-        md = parse_markdown(raw)
+        md = parse_markdown(decode_text(data))
         if not md.segments:
             raise IngestError("no text")
         fm = md.front_matter

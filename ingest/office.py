@@ -1,7 +1,8 @@
 """Word (.docx) and OpenDocument (.odt) files to section segments; zip bombs refused.
 
-Both formats are zip files. The type is decided by their members (`word/document.xml`, the
-`mimetype` entry), not by the name. Before anything is unpacked, the sum of the members'
+Both formats (and PowerPoint's .pptx, read in `ingest.slides`) are zip files. The type is
+decided by their members (`word/document.xml`, `ppt/presentation.xml`, the `mimetype`
+entry), not by the name. Before anything is unpacked, the sum of the members'
 declared sizes and their number are checked: a zip bomb is refused, not inflated (and
 `zipfile` never inflates a member beyond its declared size).
 """
@@ -21,20 +22,36 @@ from ingest.tables import table_lines
 MAX_MEMBERS = 10_000
 MAX_UNPACKED_BYTES = 250_000_000
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+# An Office file encrypted with a password is no zip but an OLE2 compound file (as are the
+# old binary .doc and .ppt); the encrypted one holds a stream of this name.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 
 @dataclass
 class OfficeContent:
-    """What a Word or OpenDocument file yields: sections, its metadata title and dates."""
+    """What a document file yields (Word, OpenDocument, PowerPoint, text, RTF): its
+    segments, its metadata title and dates."""
 
     segments: list[Segment]
     title: str | None = None  # from the document properties
     heading: str | None = None  # the first heading (or the paragraph styled Title)
     dates: list[str] = field(default_factory=list)  # created/modified, ISO, weak evidence
+    pages: int | None = None  # a deck's number of slides
+
+
+def ole_reason(data: bytes, suffix: str) -> str | None:
+    """Why an OLE2 compound file named `suffix` is no Office zip: encrypted, or the old
+    binary format; None for anything else."""
+    if not data.startswith(OLE_MAGIC):
+        return None
+    if _ENCRYPTED_STREAM in data:
+        return "encrypted with a password; save it without one"
+    return f"an old binary Office file; save it as {suffix}"
 
 
 def zip_type(data: bytes) -> str | None:
-    """'docx', 'odt' or None (not a zip, or another kind of zip), from the members.
+    """'docx', 'pptx', 'odt' or None (not a zip, or another kind of zip), from the members.
 
     Raises:
         IngestError: a broken zip, or one beyond the member or size limits (a zip bomb).
@@ -45,7 +62,7 @@ def zip_type(data: bytes) -> str | None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
-        raise IngestError(f"broken zip file ({_short(e)})") from e
+        raise IngestError(f"broken zip file ({short_error(e)})") from e
     if len(infos) > MAX_MEMBERS:
         raise IngestError(
             f"refused: zip with {len(infos)} members (more than {MAX_MEMBERS}); zip bomb?"
@@ -59,12 +76,14 @@ def zip_type(data: bytes) -> str | None:
     names = {i.filename for i in infos}
     if "word/document.xml" in names:
         return "docx"
+    if "ppt/presentation.xml" in names:
+        return "pptx"
     if "mimetype" in names:
         try:
             if archive.read("mimetype").strip() == ODT_MIMETYPE:
                 return "odt"
         except (zipfile.BadZipFile, OSError, ValueError) as e:
-            raise IngestError(f"broken zip file ({_short(e)})") from e
+            raise IngestError(f"broken zip file ({short_error(e)})") from e
     if "content.xml" in names:
         return "odt"  # some writers leave out the mimetype entry
     return None
@@ -86,7 +105,7 @@ def read_docx(data: bytes) -> OfficeContent:
         document = docx.Document(io.BytesIO(data))
         body = list(document.iter_inner_content())
     except Exception as e:  # python-docx raises KeyError, XMLSyntaxError, ValueError, ...
-        raise IngestError(f"unreadable Word document ({_short(e)})") from e
+        raise IngestError(f"unreadable Word document ({short_error(e)})") from e
     out = SectionBuilder()
     title_para: str | None = None
     for item in body:
@@ -108,11 +127,15 @@ def read_docx(data: bytes) -> OfficeContent:
     if not segments:
         raise IngestError("no text in the Word document")
     props = document.core_properties
-    dates = [d.date().isoformat() for d in (props.modified, props.created) if d is not None]
     return OfficeContent(
         segments, title=(props.title or "").strip() or None,
-        heading=title_para or out.first_heading, dates=dates,
+        heading=title_para or out.first_heading, dates=core_dates(props),
     )  # fmt: skip
+
+
+def core_dates(props) -> list[str]:
+    """The modified and created dates (ISO) of a Word or PowerPoint file's core properties."""
+    return [d.date().isoformat() for d in (props.modified, props.created) if d is not None]
 
 
 def _docx_rows(table) -> list[list[str]]:
@@ -140,7 +163,7 @@ def read_odt(data: bytes) -> OfficeContent:
     try:
         document = load(io.BytesIO(data))
     except Exception as e:  # odfpy raises what its XML parser and zipfile raise
-        raise IngestError(f"unreadable OpenDocument file ({_short(e)})") from e
+        raise IngestError(f"unreadable OpenDocument file ({short_error(e)})") from e
     out = SectionBuilder()
 
     def walk(node) -> None:
@@ -209,6 +232,7 @@ def _odt_meta(document) -> tuple[str | None, list[str]]:
     return title, dates
 
 
-def _short(e: Exception) -> str:
+def short_error(e: Exception) -> str:
+    """The first line of an exception's message (or its type), at most 160 characters."""
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return msg[:160]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
@@ -194,3 +195,198 @@ def test_broken_files_fail_with_one_exact_line(tmp_path, kind):
     with pytest.raises(IngestError) as e:
         load_file(_broken(kind, tmp_path))
     assert str(e.value) == BROKEN[kind]
+
+
+# ---- PowerPoint, plain text, RTF and the encodings Windows tools save in ------------------
+DECK_TITLE = "Digitale agenda Zoetermeer"
+NOTES = "Vertel hier dat de privacytoets voor elke dataset geldt."
+SLIDES = [  # (page, section, text) as the deck made by make_pptx reads
+    (1, DECK_TITLE, f"{DECK_TITLE}\n{ADOPTED}"),
+    (2, "Open data", f"Open data\n{OPEN_DATA}\n{PRIVACY}\n{NOTES}"),
+    (4, "Inclusie", f"Inclusie\n{INCLUSION}\n{TABLE_LINES}"),  # slide 3 has only a picture
+]
+
+
+def make_pptx(path: Path) -> Path:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[0])  # title slide
+    first.shapes.title.text = DECK_TITLE
+    first.placeholders[1].text = ADOPTED
+    body = deck.slides.add_slide(deck.slide_layouts[1])  # title and content
+    body.shapes.title.text = "Open data"
+    frame = body.placeholders[1].text_frame
+    frame.text = OPEN_DATA
+    frame.add_paragraph().text = PRIVACY
+    body.notes_slide.notes_text_frame.text = NOTES
+    blank = deck.slides.add_slide(deck.slide_layouts[6])  # no text at all: no segment
+    blank.shapes.add_shape(1, Inches(1), Inches(1), Inches(2), Inches(2))
+    tables = deck.slides.add_slide(deck.slide_layouts[5])  # title only, and a table
+    tables.shapes.title.text = "Inclusie"
+    tables.shapes.add_textbox(Inches(1), Inches(1.5), Inches(6), Inches(1)).text = INCLUSION
+    shape = tables.shapes.add_table(len(TABLE), len(TABLE[0]), Inches(1), Inches(3),
+                                    Inches(6), Inches(2))  # fmt: skip
+    for i, row in enumerate(TABLE):
+        for j, value in enumerate(row):
+            shape.table.cell(i, j).text = value
+    deck.save(str(path))
+    return path
+
+
+def test_pptx_each_slide_is_a_page_with_its_notes_and_tables(tmp_path):
+    doc = load_file(make_pptx(tmp_path / "raad.pptx"), municipality="Zoetermeer").documents[0]
+    assert [(s.page, s.section, s.text) for s in doc.segments] == SLIDES
+    assert doc.pages == 4
+    assert doc.title == DECK_TITLE  # python-pptx's "PowerPoint Presentation" is no title
+    assert doc.meta["date"] == "2024-03-12"
+    assert doc.language == "nl"
+
+
+BODY = f"{INTRO}\n{OPEN_DATA}\n\n{INCLUSION} Café en € blijven leesbaar.\n\n{ADOPTED}"
+NOTE_TITLE = "Notities overleg digitale agenda"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"),
+     ("utf-16-be", b"\xfe\xff"), ("cp1252", b"")],
+)  # fmt: skip
+def test_text_files_are_decoded_whatever_windows_saved_them_in(tmp_path, encoding, bom):
+    path = tmp_path / "notities.txt"
+    path.write_bytes(bom + f"{NOTE_TITLE}\r\n\r\n{BODY}\r\n".encode(encoding))
+    doc = load_file(path).documents[0]
+    assert [s.text for s in doc.segments] == [f"{NOTE_TITLE}\n\n{BODY}"]
+    assert doc.segments[0].page is None and doc.segments[0].section is None
+    assert doc.title == NOTE_TITLE
+    assert doc.language == "nl"
+    assert doc.meta["date"] == "2024-03-12"
+
+
+def test_text_title_falls_back_to_the_file_name_when_the_first_line_is_a_sentence(tmp_path):
+    path = tmp_path / "overleg_inclusie+2024.txt"
+    path.write_text(f"{INCLUSION}\n{PRIVACY}\n", encoding="utf-8")
+    doc = load_file(path).documents[0]
+    assert doc.title == "Overleg inclusie 2024"
+    assert doc.segments[0].text == f"{INCLUSION}\n{PRIVACY}"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_markdown_in_windows_encodings_keeps_its_sections(tmp_path, encoding):
+    path = tmp_path / "agenda.md"
+    path.write_bytes(f"# {TITLE}\n\n{INTRO} Café.\n\n## Open data\n\n{OPEN_DATA}\n"
+                     .encode(encoding))  # fmt: skip
+    doc = load_file(path).documents[0]
+    assert [(s.section, s.text) for s in doc.segments] == [
+        (TITLE, f"{INTRO} Café."), (f"{TITLE} > Open data", OPEN_DATA)]  # fmt: skip
+    assert doc.title == TITLE
+
+
+# Written by hand as WordPad writes it: a font table and metadata (left out of the text),
+# cp1252 escapes (\'e9), a Unicode escape with its fallback (\u8364 ?), paragraphs (\par).
+RTF = (
+    r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fswiss\fcharset0 Arial;}}"
+    r"{\info{\author Gemeente Rijswijk}}\viewkind4\uc1\pard\f0\fs24 "
+    r"Agenda digitale raad\par "
+    + INTRO
+    + r"\par Caf\'e9 en \u8364? blijven leesbaar.\par "
+    + ADOPTED
+    + r"\par }"
+)
+RTF_TEXT = f"Agenda digitale raad\n{INTRO}\nCafé en € blijven leesbaar.\n{ADOPTED}"
+
+
+@pytest.mark.parametrize("name", ["agenda.rtf", "agenda-export.txt"])
+def test_rtf_is_read_as_paragraphs_whatever_its_name(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(RTF, encoding="ascii")
+    doc = load_file(path).documents[0]
+    assert [s.text for s in doc.segments] == [RTF_TEXT]
+    assert doc.title == "Agenda digitale raad"
+    assert doc.meta["date"] == "2024-03-12"
+    assert doc.language == "nl"
+
+
+# A password-protected Office file is an OLE2 compound file, not a zip; its directory names
+# the stream "EncryptedPackage" in UTF-16-LE. The old binary .ppt is OLE2 without it.
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+NEW_BROKEN = {
+    "empty.txt": (b"", "empty file"),
+    "blank.txt": (b" \r\n\t\r\n", "no text"),
+    "bom-only.txt": (b"\xff\xfe", "no text"),
+    "utf16-no-bom.txt": ("Notities".encode("utf-16-le"), "binary file of an unsupported type"),
+    "agenda.rtf": (b"Dit is geen RTF.", "not an RTF file (no {\\rtf header)"),
+    "empty.rtf": (b"", "empty file"),
+    "text.pptx": (b"Dit is geen presentatie.", "not a PowerPoint file (not a zip file)"),
+    "locked.pptx": (_OLE + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64,
+                    "not a PowerPoint file (encrypted with a password; save it without one)"),
+    "old.pptx": (_OLE + b"\x00" * 64,
+                 "not a PowerPoint file (an old binary Office file; save it as .pptx)"),
+    "photos.pptx": (None, "not a PowerPoint file (a zip of another kind)"),
+    "bad-xml.pptx": (None, "unreadable PowerPoint file (Couldn't find end of Start Tag Types "
+                           "line 1, line 1, column 7 (<string>, line 1))"),
+    "no-text.pptx": (None, "no text in the PowerPoint file"),
+    "sheet.xlsx": (None, "unsupported zip file (not a Word, PowerPoint or OpenDocument text)"),
+    "notes.pages": (b"Notities", "unsupported file type '.pages'"),
+}  # fmt: skip
+
+
+def _new_broken(name: str, tmp_path: Path) -> Path:
+    data, _ = NEW_BROKEN[name]
+    path = tmp_path / name
+    if data is not None:
+        path.write_bytes(data)
+    elif name == "photos.pptx":
+        _zip(path, {"a.jpg": b"\xff\xd8"})
+    elif name == "bad-xml.pptx":
+        _zip(path, {"[Content_Types].xml": b"<Types", "ppt/presentation.xml": b"<p:pres"})
+    elif name == "sheet.xlsx":
+        _zip(path, {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
+    elif name == "no-text.pptx":
+        from pptx import Presentation
+
+        deck = Presentation()
+        deck.slides.add_slide(deck.slide_layouts[6])
+        deck.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(NEW_BROKEN))
+def test_new_kinds_of_broken_files_fail_with_one_exact_line(tmp_path, name):
+    with pytest.raises(IngestError) as e:
+        load_file(_new_broken(name, tmp_path))
+    assert str(e.value) == NEW_BROKEN[name][1]
+
+
+def test_a_broken_deck_does_not_stop_the_batch(fake_kb, tmp_path):
+    broken = _new_broken("locked.pptx", tmp_path)
+    notes = tmp_path / "notities.txt"
+    notes.write_bytes(f"{NOTE_TITLE}\n\n{BODY}\n".encode("cp1252"))
+    deck = make_pptx(tmp_path / "raad.pptx")
+    results = fake_kb.ingest([broken, notes, deck], municipality="Zoetermeer")
+    assert [(Path(r.name).name, r.status, r.reason) for r in results] == [
+        ("locked.pptx", "failed",
+         "not a PowerPoint file (encrypted with a password; save it without one)"),
+        ("notities.txt", "added", ""),
+        ("raad.pptx", "added", ""),
+    ]  # fmt: skip
+    by_name = {Path(r.name).name: r for r in results}
+    assert fake_kb.store.document(by_name["notities.txt"].document_id).title == NOTE_TITLE
+    chunks = fake_kb.store.chunks_of(by_name["raad.pptx"].document_id)
+    assert sorted({c.page for c in chunks}) == [1, 2, 4]
+    assert any(NOTES in c.text and c.page == 2 for c in chunks)
+
+
+def test_hostile_one_line_rtf_is_read_in_bounded_time(tmp_path):
+    """striprtf's hyperlink and font-table patterns were quadratic on a one-line file (270 KB
+    took 9 s, this one minutes); broken into lines before parsing, it takes well under one."""
+    fields = r"{\field{\*\fldinst{ HYPERLINK " * 30_000
+    fonts = r"{\fonttbl " + r"\f1 x" * 100_000 + "}"
+    link = r'{\field{\*\fldinst{HYPERLINK "https://example.org"}}{\fldrslt{de site}}}'
+    path = tmp_path / "vijandig.rtf"
+    path.write_text(r"{\rtf1" + fonts + r"\f1 Zie " + link + r" en \{x\} \\ " + fields + "}")
+    started = time.monotonic()
+    doc = load_file(path).documents[0]
+    assert time.monotonic() - started < 10  # about 0.5 s here on a busy machine
+    assert doc.segments[0].text == "Zie de site en {x} \\"
