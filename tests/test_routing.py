@@ -88,7 +88,8 @@ def test_asked_type(question, kind):
 
 def test_fact_must_be_near_the_subject():
     text = ("The municipality replaced its street lights with LED fittings. The pilot with "
-            "smart street lighting cost € 250,000 over two years. Residents were consulted.")  # fmt: skip
+            "smart street lighting cost € 250,000 over two years. "
+            "Residents were consulted.")  # fmt: skip
     subject = answer_type.subject_words("What did the smart street lighting pilot cost?")
     assert answer_type.fact_near_subject("amount", text, subject, 0.5, window=0)
     other = ("Sensors in waste containers report their fill level. The budget for the "
