@@ -130,7 +130,9 @@ def best_sentences(
 
 
 def snippet(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    """The opening of a chunk as plain text: one line, Markdown's bold markers dropped (the
+    guide writes "**Appoint data owners.**"; a snippet is shown and matched as text)."""
+    text = " ".join(text.replace("**", "").split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 

@@ -262,3 +262,24 @@ def test_composed_answers_keep_their_structure_and_nothing_of_the_documents():
     assert "- **Start.** Do &lt;img" in md and "- **P** \\(Delft\\)" in md
     assert "\\[a\\]\\(javascript" in md and "\\[1\\]: javascript" in md
     assert "\\*x\\*" in md and "\\`code\\`" in md and md.count("[1]") == 2
+
+
+def test_a_guide_section_shows_as_text_without_markdown_markers(fake_kb, tmp_path):
+    """The guide writes "**Appoint owners.**": the sources panel and the viewer show the
+    words, not the asterisks (escaped, they would show literally), the passage in bold."""
+    from ui.app import Handlers
+
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    (guide / "05-foundations.md").write_text(
+        "# 5. Foundations\n\n## Data management {#data-management}\n\nStage: foundations\n\n"
+        "### Action perspectives\n1. **Appoint data owners.** Name an owner for every key "
+        "register and publish a data catalogue.\n2. **Start small.** Begin with the datasets "
+        "used most often.\n", encoding="utf-8")  # fmt: skip
+    fake_kb.ingest([guide])
+    h = Handlers(fake_kb)
+    _, _, sources, _, _, kept, *_ = h.chat("data owners and a data catalogue", [], "", "")
+    assert kept and "**" not in kept[0]["snippet"] and "\\*" not in sources
+    assert kept[0]["snippet"].startswith("1. Appoint data owners. Name an owner")
+    _, text = h.open_source(str(kept[0]["n"]), kept, "en")
+    assert "\\*" not in text and "**1. Appoint data owners. Name an owner" in text

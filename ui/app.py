@@ -390,7 +390,7 @@ class Handlers:
         section = src.get("section")
         parts = [c.text for c in self.kb.store.chunks_of(doc.id)
                  if section is None or c.section == section]  # fmt: skip
-        body = _mark(_merge(parts), src.get("snippet", ""))
+        body = _mark(_merge(parts).replace("**", ""), src.get("snippet", ""))
         where = f" — {esc(section)}" if section else ""
         return "", f"{head}{where}\n\n{body}"
 
