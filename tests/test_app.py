@@ -145,7 +145,7 @@ def test_upload_lists_the_document_and_reports_each_file(handlers, tmp_path):
     assert "toegevoegd: nieuw.pdf" in out and "mislukt: kapot.pdf: not a PDF" in out
     rows = table.values.tolist()
     assert list(table.columns)[:2] == ["titel", "soort"]
-    assert any(r[2] == "Vlaardingen" and r[1] == "strategy" for r in rows)
+    assert any(r[2] == "Vlaardingen" and r[1] == "strategie" for r in rows)  # in Dutch
     doc_id = next(r[7] for r in rows if r[2] == "Vlaardingen")
     msg, table = handlers.set_title(doc_id, "  Digitale koers   Vlaardingen ")
     assert msg == "Nieuwe titel: Digitale koers Vlaardingen"

@@ -46,6 +46,8 @@ EXPORTS_KEPT = 20
 PROJECT_COLUMNS = ["title", "municipality", "stage", "status", "score", "why", "id"]
 DOCUMENT_COLUMNS = ["title", "kind", "municipality", "language", "pages", "chunks", "added",
                     "id", "visibility"]  # fmt: skip
+# The title gets the room; short codes and numbers need only enough to stay on one line.
+DOCUMENT_WIDTHS = ["30%", "10%", "12%", "6%", "7%", "7%", "10%", "10%", "8%"]
 VISIBILITY = ["regional", "municipality"]
 TURNS_KEPT = 5  # the earlier turns a follow-up may lean on
 EXAMPLES = ["ex1", "ex2", "ex3", "ex4"]
@@ -475,7 +477,8 @@ class Handlers:
                 for d in docs]  # fmt: skip
 
     def document_table(self, lang: str = DEFAULT, request: gr.Request = None) -> pd.DataFrame:
-        rows = [r[:-1] + [t(f"vis_{r[-1]}", lang)] for r in self.document_rows(request)]
+        rows = [[r[0], t(f"kind_{r[1]}", lang), *r[2:-1], t(f"vis_{r[-1]}", lang)]
+                for r in self.document_rows(request)]  # fmt: skip
         return pd.DataFrame(rows, columns=_columns(DOCUMENT_COLUMNS, lang))
 
     # Gradio only injects a progress tracker through a gr.Progress() default argument.
@@ -722,7 +725,8 @@ def _documents_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> None:
                     label="tab_documents"):  # fmt: skip
         docs = labels.dynamic(
             gr.Dataframe(value=h.document_table, interactive=False,
-                         elem_id="documents", label=t("documents"), wrap=True),
+                         elem_id="documents", label=t("documents"), wrap=True,
+                         column_widths=DOCUMENT_WIDTHS),
             lambda lg: {"label": t("documents", lg)})
         # The rows are each viewer's own: refreshed with the request, not by the relabelling.
         lang.change(h.document_table, [lang], docs, api_visibility="private")
