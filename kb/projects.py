@@ -121,5 +121,5 @@ class ProjectFinder:
             id=p["id"], title=p["title"], municipality=p["municipality"], score=round(score, 4),
             why=why, shared_building_blocks=shared_b, shared_themes=shared_t,
             building_blocks=blocks, themes=themes, status=p.get("status"), stage=p.get("stage"),
-            summary=p.get("summary", ""),
+            summary=p.get("summary", ""), matching_words=matching,
         )  # fmt: skip

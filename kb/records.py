@@ -37,3 +37,6 @@ class SimilarProject:
     status: str | None = None
     stage: str | None = None
     summary: str = ""
+    # The words of a free-text search that the project's title or summary holds (`why` says
+    # it in English; the app says it in its own language from these fields).
+    matching_words: list[str] = field(default_factory=list)

@@ -283,3 +283,20 @@ def test_a_guide_section_shows_as_text_without_markdown_markers(fake_kb, tmp_pat
     assert kept[0]["snippet"].startswith("1. Appoint data owners. Name an owner")
     _, text = h.open_source(str(kept[0]["n"]), kept, "en")
     assert "\\*" not in text and "**1. Appoint data owners. Name an owner" in text
+
+
+def test_comparable_projects_speak_the_app_language(handlers):
+    """Stage, status and 'why it matches' in Dutch in the Dutch app, English in English
+    (the kb's own `why` stays English for the API and the CLI)."""
+    for lang, words, other in (("nl", ("gedeelde", "overeenkomende", "vergelijkbare"),
+                                ("shared", "matching", "similar")),
+                               ("en", ("shared", "matching", "similar"),
+                                ("gedeelde", "overeenkomende", "vergelijkbare"))):  # fmt: skip
+        rows, detail, _ = handlers.project_table("parking sensors in the centre", "", "",
+                                                 lang=lang)  # fmt: skip
+        rows = rows.values.tolist()
+        assert rows and all(any(w in r[5] for w in words) for r in rows), rows
+        assert not any(w in r[5] for r in rows for w in other)
+        assert rows[0][5] in detail
+    rows, _, _ = handlers.project_table("", "delft-parking", "", lang="nl")
+    assert set(rows["status"]) == {"pilot"} and set(rows["fase"]) == {"toepassingen"}

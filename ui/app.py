@@ -30,7 +30,7 @@ from kb.records import IngestResult
 from kb.text import slugify
 from ui import check_tab, overview_tab, regional_tab
 from ui.access import building_page, file_url, viewer_for
-from ui.i18n import DEFAULT, Labels, lang_of, stage_name, t
+from ui.i18n import DEFAULT, Labels, lang_of, stage_name, status_name, t
 from ui.render import (
     APP_CSS,
     answer_markdown,
@@ -411,12 +411,27 @@ class Handlers:
                                         request)  # fmt: skip
         except KeyError as e:
             return empty, esc(str(e.args[0])), None
-        rows = [[r.title, self.kb.municipality_name(r.municipality), r.stage, r.status,
-                 round(r.score, 2), r.why, r.id] for r in res]  # fmt: skip
-        detail = (self.project_detail(res[0].id, res[0].why, lang, request) if res
+        rows = [[r.title, self.kb.municipality_name(r.municipality), stage_name(r.stage, lang),
+                 status_name(r.status, lang), round(r.score, 2), self._why(r, lang), r.id]
+                for r in res]  # fmt: skip
+        detail = (self.project_detail(res[0].id, rows[0][5], lang, request) if res
                   else t("no_projects", lang))  # fmt: skip
         frame = pd.DataFrame(rows, columns=_columns(PROJECT_COLUMNS, lang))
         return frame, detail, str(self._export_csv(rows))
+
+    def _why(self, r, lang: str) -> str:
+        """Why a project matches, in `lang`: shared blocks and themes, matching words."""
+        blocks = self.kb.building_blocks()
+        parts = []
+        if r.shared_building_blocks:
+            parts.append(t("why_blocks", lang, names=", ".join(
+                blocks.get(b, {}).get("name", b) for b in r.shared_building_blocks)))  # fmt: skip
+        if r.shared_themes:
+            parts.append(t("why_themes", lang, names=", ".join(r.shared_themes)))
+        if r.matching_words:
+            parts.append(t("why_words", lang, names=", ".join(r.matching_words)))
+        score = f"{r.score:.2f}".replace(".", ",") if lang_of(lang) == "nl" else f"{r.score:.2f}"
+        return "; ".join(parts) or t("why_similar", lang, score=score)
 
     def _export_csv(self, rows: list[list]) -> Path:
         """The rows as a CSV under KB_HOME/exports, named by content: the same list is one
@@ -439,7 +454,7 @@ class Handlers:
             f"## {esc(p['title'])}",
             f"**{esc(self.kb.municipality_name(p['municipality']))}** · "
             f"{t('d_stage', lang)}: {esc(stage_name(p['stage'], lang))} · "
-            f"{t('d_status', lang)}: {esc(p['status'])} · "
+            f"{t('d_status', lang)}: {esc(status_name(p['status'], lang))} · "
             f"{t('d_since', lang, year=p['start_year'])}",
             esc(p.get("summary", "")),
             f"**{t('d_blocks', lang)}:** " + esc(", ".join(
@@ -695,10 +710,10 @@ def _projects_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
                 lambda lg: {"label": t("stage", lg),
                             "choices": _choices([""] + list(STAGES), lg, stage_name)})
             status = labels.dynamic(
-                gr.Dropdown(_choices([""] + list(STATUSES), DEFAULT), value="",
+                gr.Dropdown(_choices([""] + list(STATUSES), DEFAULT, status_name), value="",
                             label=t("status"), elem_id="project-status"),
                 lambda lg: {"label": t("status", lg),
-                            "choices": _choices([""] + list(STATUSES), lg)})
+                            "choices": _choices([""] + list(STATUSES), lg, status_name)})
         find = labels.add(gr.Button(t("find"), variant="primary", elem_id="find"), value="find")
         labels.add(gr.Markdown(t("table_hint")), value="table_hint")
         table = labels.dynamic(

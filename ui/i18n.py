@@ -267,6 +267,16 @@ TABLE: dict[str, tuple[str, str]] = {
     "stage_foundations": ("fundament", "foundations"),
     "stage_applications": ("toepassingen", "applications"),
     "stage_public-value": ("publieke waarde", "public value"),
+    "status_idea": ("idee", "idea"),
+    "status_pilot": ("pilot", "pilot"),
+    "status_implementation": ("in uitvoering", "implementation"),
+    "status_scaled": ("opgeschaald", "scaled"),
+    "status_stopped": ("gestopt", "stopped"),
+    "why_blocks": ("gedeelde bouwstenen: {names}", "shared building blocks: {names}"),
+    "why_themes": ("gedeelde thema's: {names}", "shared themes: {names}"),
+    "why_words": ("overeenkomende woorden: {names}", "matching words: {names}"),
+    "why_similar": ("vergelijkbare beschrijving (score {score})",
+                    "similar description (score {score})"),
 }
 
 
@@ -287,6 +297,11 @@ def t(key: str, lang: str = DEFAULT, **values) -> str:
 
 def stage_name(stage: str | None, lang: str) -> str:
     return t(f"stage_{stage}", lang) if stage and f"stage_{stage}" in TABLE else (stage or "")
+
+
+def status_name(status: str | None, lang: str) -> str:
+    """A project's status (idea, pilot, ...) in `lang`; an unknown one as it is."""
+    return t(f"status_{status}", lang) if status and f"status_{status}" in TABLE else (status or "")
 
 
 class Labels:

@@ -19,7 +19,7 @@ import pandas as pd
 from kb import overview as ov
 from kb.core import KnowledgeBase
 from ui.access import viewer_for
-from ui.i18n import DEFAULT, Labels, stage_name, t
+from ui.i18n import DEFAULT, Labels, stage_name, status_name, t
 from ui.render import esc
 
 SYMBOL = {"covered": "■", "weak": "◧", "missing": "□", None: "—"}
@@ -104,7 +104,8 @@ class OverviewHandlers:
                 for p in passages) or t("ov_no_evidence", lang))
         parts.append(f"**{t('ov_projects', lang)}**")
         parts.append("\n".join(
-            f"- [{esc(p['title'])}](?project={quote(p['id'])}) ({esc(p.get('status') or '')})"
+            f"- [{esc(p['title'])}](?project={quote(p['id'])}) "
+            f"({esc(status_name(p.get('status'), lang))})"
             for p in projects) or t("ov_no_projects", lang))
         return "\n\n".join(parts)
 

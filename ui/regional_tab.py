@@ -14,7 +14,7 @@ from kb import regional
 from kb.core import KnowledgeBase
 from ui.access import viewer_for
 from ui.figures import collaboration_figure, map_figure
-from ui.i18n import DEFAULT, Labels, stage_name, t
+from ui.i18n import DEFAULT, Labels, stage_name, status_name, t
 from ui.render import esc
 
 LIST_LENGTH = 25
@@ -38,7 +38,8 @@ class RegionalHandlers:
         if pm.markers:
             parts = [t("n_projects", lang, n=pm.projects)]
             parts += [f"{t(k, lang).lower()} {v}" for k, v in
-                      (("theme", theme), ("stage", stage_name(stage, lang)), ("status", status))
+                      (("theme", theme), ("stage", stage_name(stage, lang)),
+                       ("status", status_name(status, lang)))
                       if v]  # fmt: skip
             if pm.unplaced:
                 parts.append(t("unplaced", lang, n=len(pm.unplaced)))
@@ -106,10 +107,10 @@ def map_tab(kb: KnowledgeBase, labels: Labels, lang) -> None:
                 lambda lg: {"label": t("stage", lg),
                             "choices": choices(options["stages"], lg, stage_name)})
             status = labels.dynamic(
-                gr.Dropdown(choices(options["statuses"], DEFAULT), value="", label=t("status"),
-                            elem_id="map-status"),
+                gr.Dropdown(choices(options["statuses"], DEFAULT, status_name), value="",
+                            label=t("status"), elem_id="map-status"),
                 lambda lg: {"label": t("status", lg),
-                            "choices": choices(options["statuses"], lg)})
+                            "choices": choices(options["statuses"], lg, status_name)})
         plot = labels.add(gr.Plot(value=h.first_map, label=t("map"),
                                   elem_id="project-map"), label="map")  # fmt: skip
         labels.add(gr.Markdown(t("map_note")), value="map_note")
