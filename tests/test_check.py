@@ -377,3 +377,25 @@ def test_ask_tab_building_block_filter_reaches_tagged_strategy_passages(
     assert [s["page"] for s in a["sources"]] == [3]
     _, _, sources, *_ = h.chat("what is measured?", [], "", "strategy", "data-management")
     assert "p. 1" in sources and "p. 3" not in sources
+
+
+def test_a_draft_in_word_is_checked_like_a_pdf(fake_kb, guide_dir, tmp_path):
+    """Drafts are mostly Word files: the same text as a .docx, a section per page, gives the
+    same blocks as the PDF (the app's upload accepts .docx; kb.check reads any document)."""
+    import docx
+
+    from ui.check_tab import DRAFT_TYPES, CheckHandlers
+
+    fake_kb.ingest([guide_dir])
+    document = docx.Document()
+    for i, page in enumerate(STRATEGY, start=1):  # a section per page, as a PDF has pages
+        document.add_heading(f"Deel {i}", level=1)
+        document.add_paragraph(page)
+    path = tmp_path / "zoetermeer-draft.docx"
+    document.save(path)
+    h = CheckHandlers(fake_kb)
+    from_word = {b["id"]: b["status"] for b in h.check(str(path), "Zoetermeer")["blocks"]}
+    pdf = make_pdf(tmp_path / "d.pdf", STRATEGY)
+    from_pdf = {b["id"]: b["status"] for b in h.check(str(pdf), "Zoetermeer")["blocks"]}
+    assert from_word["data-management"] == "covered" and from_word == from_pdf
+    assert ".docx" in DRAFT_TYPES and ".pdf" in DRAFT_TYPES

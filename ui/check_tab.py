@@ -18,6 +18,10 @@ from ui.figures import stage_figure
 from ui.i18n import DEFAULT, Labels, stage_name, t
 from ui.render import esc
 
+# A draft strategy is read like any document (kb.check.read -> ingest.loader.load_file):
+# drafts are mostly Word files, not only PDFs.
+DRAFT_TYPES = [".pdf", ".docx", ".odt", ".html", ".htm", ".md", ".txt", ".rtf"]
+
 TABLE_COLUMNS = ["stage", "block", "status", "chunks", "evidence"]
 
 
@@ -160,7 +164,7 @@ def build(kb: KnowledgeBase, labels: Labels, lang) -> CheckHandlers:
     with labels.add(gr.Tab(t("tab_check"), id="check", elem_id="tab-check"), label="tab_check"):
         labels.add(gr.Markdown(t("check_intro")), value="check_intro")
         with gr.Row():
-            file = labels.add(gr.File(file_types=[".pdf"], label=t("check_file"),
+            file = labels.add(gr.File(file_types=DRAFT_TYPES, label=t("check_file"),
                                       elem_id="check-upload"), label="check_file")
             with gr.Column():
                 mun = labels.dynamic(

@@ -158,8 +158,10 @@ TABLE: dict[str, tuple[str, str]] = {
                     "*toevoegen* aanvinkt.",
                     "Check a draft digital strategy against the guide's building blocks. The "
                     "draft is read in memory and not stored, unless you tick *add*."),
-    "check_file": ("Strategie (PDF)", "Strategy PDF"),
-    "check_municipality": ("Gemeente (anders uit de PDF)", "Municipality (else from the PDF)"),
+    "check_file": ("Concept-strategie (PDF, Word, ODT, HTML, Markdown of tekst)",
+                   "Draft strategy (PDF, Word, ODT, HTML, Markdown or text)"),
+    "check_municipality": ("Gemeente (anders uit het document)",
+                           "Municipality (else from the document)"),
     "check_add": ("Ook toevoegen aan de kennisbank (alleen zichtbaar voor de eigen gemeente)",
                   "Also add it to the knowledge base (visible to its municipality only)"),
     "check_run": ("Toetsen", "Check"),
