@@ -165,6 +165,12 @@ def test_hover_lists_each_project_escaped(region_kb, tmp_path):
     text = figures.marker_hover(many)
     assert "Project 14" in text and "Project 15" not in text
     assert figures.marker_hover(many).endswith(f"… and {20 - figures.HOVER_PROJECTS} more")
+    # the Dutch app's hover: counts, theme, statuses and the rest in Dutch
+    nl = figures.marker_hover(markers["delft"], "nl")
+    assert "3 projecten" in nl and "meest voorkomend thema: sensors" in nl
+    assert "(pilot)" in figures.marker_hover(many, "nl")
+    assert figures.marker_hover(many, "nl").endswith(f"… en nog {20 - figures.HOVER_PROJECTS}")
+    assert "Parking sensors at the station (in uitvoering)" in nl
 
 
 def test_filters_by_theme_stage_and_status(region_kb):

@@ -19,24 +19,25 @@ import plotly.graph_objects as go
 from kb import regional
 from kb.check import STATUSES, CheckResult
 from kb.regional import Collaborations, Marker, Opportunity, ProjectMap
+from ui.i18n import status_name, t
 
 HOVER_PROJECTS = 15  # projects listed when hovering a marker
 
 
-def marker_hover(m: Marker) -> str:
-    """What hovering a municipality on the project map shows (escaped HTML)."""
+def marker_hover(m: Marker, lang: str = "en") -> str:
+    """What hovering a municipality on the project map shows (escaped HTML), in `lang`."""
     head = f"<b>{html.escape(m.name)}</b>"
     if not m.projects:
-        return head + "<br>no projects"
-    count = f"{m.count} project{'s' if m.count != 1 else ''}"
+        return f"{head}<br>{t('hover_none', lang)}"
+    count = t("hover_count_1", lang) if m.count == 1 else t("hover_count", lang, n=m.count)
     if m.dominant_theme:
-        count += f" · dominant theme: {html.escape(m.dominant_theme)}"
+        count += " · " + t("hover_theme", lang, theme=html.escape(m.dominant_theme))
     lines = [head, count]
     ordered = sorted(m.projects, key=lambda p: p["title"].lower())
-    lines += [f"• {html.escape(p['title'])} ({html.escape(p.get('status') or '')})"
+    lines += [f"• {html.escape(p['title'])} ({html.escape(status_name(p.get('status'), lang))})"
               for p in ordered[:HOVER_PROJECTS]]  # fmt: skip
     if m.count > HOVER_PROJECTS:
-        lines.append(f"… and {m.count - HOVER_PROJECTS} more")
+        lines.append(t("hover_more", lang, n=m.count - HOVER_PROJECTS))
     return "<br>".join(lines)
 
 
@@ -66,8 +67,9 @@ def _outline_trace(points: list[tuple[float, float]]):
 
 
 
-def map_figure(pm: ProjectMap) -> go.Figure:
-    """The project map as a plotly figure (one trace per dominant theme, for the legend)."""
+def map_figure(pm: ProjectMap, lang: str = "en") -> go.Figure:
+    """The project map as a plotly figure (one trace per dominant theme, for the legend);
+    the hover texts in `lang` (the title stays English: the app sets its own)."""
     fig = go.Figure()
     points = [(m.lon, m.lat) for m in pm.markers]
     if len(points) >= 3:
@@ -80,11 +82,11 @@ def map_figure(pm: ProjectMap) -> go.Figure:
     for theme_, ms in order:
         fig.add_trace(go.Scatter(
             x=[m.lon for m in ms], y=[m.lat for m in ms], mode="markers+text",
-            name=theme_ or "no projects", text=[m.name for m in ms],
+            name=theme_ or t("hover_none", lang), text=[m.name for m in ms],
             textposition=[spots[m.id] for m in ms], textfont={"size": 10, "color": "#333"},
             marker={"size": [m.size for m in ms], "color": ms[0].colour, "opacity": 0.85,
                     "line": {"width": 1, "color": "white"}},
-            hovertext=[marker_hover(m) for m in ms], hoverinfo="text",
+            hovertext=[marker_hover(m, lang) for m in ms], hoverinfo="text",
             customdata=[m.id for m in ms],
         ))  # fmt: skip
     parts = [f"{pm.projects} project{'s' if pm.projects != 1 else ''}"]
@@ -110,8 +112,9 @@ def write_html(fig: go.Figure, path: Path | str) -> Path:
 
 
 
-def collaboration_figure(c: Collaborations) -> go.Figure:
-    """Municipalities at their coordinates, an edge per opportunity, width by weight."""
+def collaboration_figure(c: Collaborations, lang: str = "en") -> go.Figure:
+    """Municipalities at their coordinates, an edge per opportunity, width by weight; the
+    hover texts in `lang`."""
     fig = go.Figure()
     nodes = {k: p for k, p in c.places.items() if k != regional.REGIONAL}
     if len(nodes) >= 3:
@@ -140,7 +143,7 @@ def collaboration_figure(c: Collaborations) -> go.Figure:
             x=[(nodes[o.a].lon + nodes[o.b].lon) / 2 for o in drawn],
             y=[(nodes[o.a].lat + nodes[o.b].lat) / 2 for o in drawn],
             mode="markers", marker={"size": 9, "color": "rgba(0,114,178,0.15)"}, showlegend=False,
-            hovertext=[_edge_hover(o) for o in drawn], hoverinfo="text", name="pairs",
+            hovertext=[_edge_hover(o, lang) for o in drawn], hoverinfo="text", name="pairs",
         ))  # fmt: skip
     ps = sorted(nodes.values(), key=lambda p: p.name.lower())
     fig.add_trace(go.Scatter(
@@ -151,7 +154,7 @@ def collaboration_figure(c: Collaborations) -> go.Figure:
         marker={"size": [9 + 3 * math.sqrt(degree[p.id]) for p in ps],
                 "color": ["#D55E00" if degree[p.id] else regional.NO_PROJECTS for p in ps],
                 "line": {"width": 1, "color": "white"}},
-        hovertext=[f"<b>{html.escape(p.name)}</b><br>{degree[p.id]} comparable pair(s)"
+        hovertext=[f"<b>{html.escape(p.name)}</b><br>{t('hover_pairs', lang, n=degree[p.id])}"
                    for p in ps],
         hoverinfo="text", customdata=[p.id for p in ps], name="municipalities",
     ))  # fmt: skip
@@ -164,12 +167,13 @@ def collaboration_figure(c: Collaborations) -> go.Figure:
 
 
 
-def _edge_hover(o: Opportunity) -> str:
-    lines = [f"<b>{html.escape(o.names[0])} – {html.escape(o.names[1])}</b>: {o.weight} pair(s)"]
+def _edge_hover(o: Opportunity, lang: str = "en") -> str:
+    lines = [f"<b>{html.escape(o.names[0])} – {html.escape(o.names[1])}</b>: "
+             + t("hover_pairs", lang, n=o.weight)]
     lines += [f"{html.escape(p.a['title'])} / {html.escape(p.b['title'])} ({p.similarity:.2f})"
               for p in o.pairs[:8]]  # fmt: skip
     if o.weight > 8:
-        lines.append(f"… and {o.weight - 8} more")
+        lines.append(t("hover_more", lang, n=o.weight - 8))
     return "<br>".join(lines)
 
 

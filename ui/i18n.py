@@ -202,6 +202,12 @@ TABLE: dict[str, tuple[str, str]] = {
     "map_legend": ("kleur: meest voorkomend thema; grootte: projecten",
                    "colour: dominant theme; size: projects"),
     "dominant_theme": ("meest voorkomend thema", "dominant theme"),
+    "hover_none": ("geen projecten", "no projects"),
+    "hover_count": ("{n} projecten", "{n} projects"),
+    "hover_count_1": ("1 project", "1 project"),
+    "hover_theme": ("meest voorkomend thema: {theme}", "dominant theme: {theme}"),
+    "hover_more": ("… en nog {n}", "… and {n} more"),
+    "hover_pairs": ("{n} vergelijkbare projectpaar/-paren", "{n} comparable pair(s)"),
     "collab_title": ("Samenwerkingskaart — {n} kansen, {pairs} vergelijkbare projectparen bij "
                      "gelijkenis ≥ {threshold} (lijndikte: paren)",
                      "Collaboration map — {n} opportunities, {pairs} comparable project pairs "

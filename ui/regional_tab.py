@@ -34,7 +34,7 @@ class RegionalHandlers:
                    lang: str = DEFAULT, request: gr.Request = None):  # fmt: skip
         pm = regional.project_map(self.kb, theme or None, stage or None, status or None,
                                   viewer=viewer_for(self.kb, request))  # fmt: skip
-        fig = map_figure(pm)
+        fig = map_figure(pm, lang)
         if pm.markers:
             parts = [t("n_projects", lang, n=pm.projects)]
             parts += [f"{t(k, lang).lower()} {v}" for k, v in
@@ -52,7 +52,7 @@ class RegionalHandlers:
                        lang: str = DEFAULT, request: gr.Request = None):  # fmt: skip
         """The collaboration graph and the ranked list of opportunities (Markdown)."""
         c = regional.collaborations(self.kb, float(threshold), viewer=viewer_for(self.kb, request))
-        fig = collaboration_figure(c)
+        fig = collaboration_figure(c, lang)
         if c.places:
             fig.update_layout(title_text=t("collab_title", lang, n=len(c.opportunities),
                                            pairs=c.pairs, threshold=_number(c.threshold, lang)))
