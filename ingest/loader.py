@@ -16,6 +16,7 @@ from ingest.office import ole_reason, read_docx, read_odt, zip_type
 from ingest.pdf import read_pdf
 from ingest.plain import decode_text, is_rtf, read_rtf, read_text, utf8_head
 from ingest.records import Document, Segment, sha256_hex
+from ingest.sheets import csv_header, read_csv_table, read_ods, read_xlsx
 from ingest.slides import read_pptx
 from ingest.titles import choose_title
 from ingest.worker import read_pdf_isolated
@@ -23,15 +24,20 @@ from ingest.worker import read_pdf_isolated
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 YAML_SUFFIXES = {".yaml", ".yml"}
 HTML_SUFFIXES = {".html", ".htm"}
-OFFICE_SUFFIXES = {".docx", ".odt", ".pptx"}
+OFFICE_SUFFIXES = {".docx", ".odt", ".pptx", ".xlsx", ".ods"}
 TEXT_SUFFIXES = {".txt"}
 SUPPORTED = (MARKDOWN_SUFFIXES | YAML_SUFFIXES | HTML_SUFFIXES | OFFICE_SUFFIXES
              | TEXT_SUFFIXES | {".pdf", ".csv", ".rtf"})  # fmt: skip
-_OFFICE_NAMES = {".docx": "Word document", ".odt": "OpenDocument file",
-                 ".pptx": "PowerPoint file"}  # fmt: skip
-# The readers that turn a file's bytes into OfficeContent, by the type `detect_type` found.
-_READERS = {"docx": read_docx, "odt": read_odt, "pptx": read_pptx, "html": read_html,
-            "text": read_text, "rtf": read_rtf}  # fmt: skip
+_OFFICE_NAMES = {".docx": "a Word document", ".odt": "an OpenDocument file",
+                 ".pptx": "a PowerPoint file", ".xlsx": "an Excel workbook",
+                 ".ods": "an OpenDocument spreadsheet"}  # fmt: skip
+# The old binary formats are not read, but named, so that the one line says what to do.
+_OLD_BINARY = {".doc": ".docx", ".ppt": ".pptx", ".xls": ".xlsx"}
+# The readers that turn a file's bytes into OfficeContent, by the type `detect_type` found
+# ('table': a CSV file that is no project list).
+_READERS = {"docx": read_docx, "odt": read_odt, "pptx": read_pptx, "xlsx": read_xlsx,
+            "ods": read_ods, "html": read_html, "text": read_text, "rtf": read_rtf,
+            "table": read_csv_table}  # fmt: skip
 
 
 @dataclass
@@ -42,8 +48,8 @@ class Loaded:
 
 def sniff(path: Path, head: bytes) -> str:
     """'pdf', 'zip', 'html', 'rtf', 'markdown', 'text', 'yaml' or 'csv', decided by the bytes
-    where the name could lie ('zip' is told apart into 'docx', 'pptx' or 'odt' by
-    `detect_type`). Text with a UTF-16 or UTF-32 byte-order mark is sniffed as its text."""
+    where the name could lie ('zip' is told apart into 'docx', 'pptx', 'xlsx', 'odt' or
+    'ods' by `detect_type`). Text with a UTF-16 or UTF-32 byte-order mark is sniffed as its text."""
     if b"%PDF-" in head[:1024]:
         return "pdf"
     suffix = path.suffix.lower()
@@ -56,7 +62,7 @@ def sniff(path: Path, head: bytes) -> str:
     if suffix in OFFICE_SUFFIXES:
         if not head.strip():
             raise IngestError("empty file")
-        raise IngestError(f"not a {_OFFICE_NAMES[suffix]} (not a zip file)")
+        raise IngestError(f"not {_OFFICE_NAMES[suffix]} (not a zip file)")
     head = utf8_head(head)
     if b"\x00" in head:
         raise IngestError("binary file of an unsupported type")
@@ -84,23 +90,26 @@ def sniff(path: Path, head: bytes) -> str:
 
 
 def detect_type(path: Path, data: bytes) -> str:
-    """`sniff`, with a zip told apart by its members into 'docx', 'pptx' or 'odt'.
+    """`sniff`, with a zip told apart by its members into 'docx', 'pptx', 'xlsx', 'odt' or
+    'ods'. An encrypted Office file, or an old binary one (.doc, .ppt, .xls), is named so.
 
     Raises:
         IngestError: an unsupported type, a broken zip or a zip bomb.
     """
     suffix = path.suffix.lower()
-    reason = ole_reason(data, suffix) if suffix in OFFICE_SUFFIXES else None
+    office = _OLD_BINARY.get(suffix, suffix)
+    reason = ole_reason(data, office) if office in OFFICE_SUFFIXES else None
     if reason:
-        raise IngestError(f"not a {_OFFICE_NAMES[suffix]} ({reason})")
+        raise IngestError(f"not {_OFFICE_NAMES[office]} ({reason})")
     ftype = sniff(path, data[:2048])
     if ftype != "zip":
         return ftype
     kind = zip_type(data)
     if kind is None:
         if suffix in OFFICE_SUFFIXES:
-            raise IngestError(f"not a {_OFFICE_NAMES[suffix]} (a zip of another kind)")
-        raise IngestError("unsupported zip file (not a Word, PowerPoint or OpenDocument text)")
+            raise IngestError(f"not {_OFFICE_NAMES[suffix]} (a zip of another kind)")
+        raise IngestError("unsupported zip file (not a Word, PowerPoint, Excel or OpenDocument "
+                          "file)")
     return kind
 
 
@@ -146,6 +155,8 @@ def load_file(
     """
     data = path.read_bytes() if data is None else data
     ftype = detect_type(path, data)
+    if ftype == "csv" and kind != "project" and not proj.is_project_header(csv_header(data)):
+        ftype = "table"  # a CSV of other columns is read as a sheet, not refused
     key = str(path.resolve())
     if ftype == "pdf":
         doc = _load_pdf(path, data, key, kind, municipality, password, max_pages,
@@ -168,7 +179,8 @@ def load_file(
             municipality=municipality,
             language=_language(getattr(content, "language", None), text),
             pages=getattr(content, "pages", None),
-            meta=_dated({}, content.segments, title, list(content.dates)),
+            meta=_dated(dict(getattr(content, "meta", {})), content.segments, title,
+                        list(content.dates)),  # fmt: skip
         )
         return Loaded([doc])
     if ftype == "markdown":

@@ -1,8 +1,9 @@
 """Word (.docx) and OpenDocument (.odt) files to section segments; zip bombs refused.
 
-Both formats (and PowerPoint's .pptx, read in `ingest.slides`) are zip files. The type is
-decided by their members (`word/document.xml`, `ppt/presentation.xml`, the `mimetype`
-entry), not by the name. Before anything is unpacked, the sum of the members'
+Both formats (and PowerPoint's .pptx, read in `ingest.slides`, and the spreadsheets .xlsx
+and .ods, read in `ingest.sheets`) are zip files. The type is decided by their members
+(`word/document.xml`, `ppt/presentation.xml`, `xl/workbook.xml`, the `mimetype` entry), not
+by the name. Before anything is unpacked, the sum of the members'
 declared sizes and their number are checked: a zip bomb is refused, not inflated (and
 `zipfile` never inflates a member beyond its declared size).
 """
@@ -22,6 +23,7 @@ from ingest.tables import table_lines
 MAX_MEMBERS = 10_000
 MAX_UNPACKED_BYTES = 250_000_000
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 # An Office file encrypted with a password is no zip but an OLE2 compound file (as are the
 # old binary .doc and .ppt); the encrypted one holds a stream of this name.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -30,14 +32,15 @@ _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 @dataclass
 class OfficeContent:
-    """What a document file yields (Word, OpenDocument, PowerPoint, text, RTF): its
-    segments, its metadata title and dates."""
+    """What a document file yields (Word, OpenDocument, PowerPoint, spreadsheets, text,
+    RTF): its segments, its metadata title and dates."""
 
     segments: list[Segment]
     title: str | None = None  # from the document properties
     heading: str | None = None  # the first heading (or the paragraph styled Title)
     dates: list[str] = field(default_factory=list)  # created/modified, ISO, weak evidence
     pages: int | None = None  # a deck's number of slides
+    meta: dict = field(default_factory=dict)  # for the Document's meta ("truncated" sheets)
 
 
 def ole_reason(data: bytes, suffix: str) -> str | None:
@@ -51,7 +54,8 @@ def ole_reason(data: bytes, suffix: str) -> str | None:
 
 
 def zip_type(data: bytes) -> str | None:
-    """'docx', 'pptx', 'odt' or None (not a zip, or another kind of zip), from the members.
+    """'docx', 'pptx', 'xlsx', 'odt', 'ods' or None (not a zip, or another kind of zip), from
+    the members.
 
     Raises:
         IngestError: a broken zip, or one beyond the member or size limits (a zip bomb).
@@ -78,10 +82,15 @@ def zip_type(data: bytes) -> str | None:
         return "docx"
     if "ppt/presentation.xml" in names:
         return "pptx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
     if "mimetype" in names:
         try:
-            if archive.read("mimetype").strip() == ODT_MIMETYPE:
+            mimetype = archive.read("mimetype").strip()
+            if mimetype == ODT_MIMETYPE:
                 return "odt"
+            if mimetype == ODS_MIMETYPE:
+                return "ods"
         except (zipfile.BadZipFile, OSError, ValueError) as e:
             raise IngestError(f"broken zip file ({short_error(e)})") from e
     if "content.xml" in names:
@@ -185,7 +194,7 @@ def read_odt(data: bytes) -> OfficeContent:
     segments = out.finish()
     if not segments:
         raise IngestError("no text in the OpenDocument file")
-    title, dates = _odt_meta(document)
+    title, dates = odf_meta(document)
     return OfficeContent(segments, title=title, heading=out.first_heading, dates=dates)
 
 
@@ -217,7 +226,8 @@ def _odt_rows(table) -> list[list[str]]:
     return rows
 
 
-def _odt_meta(document) -> tuple[str | None, list[str]]:
+def odf_meta(document) -> tuple[str | None, list[str]]:
+    """The title and dates (ISO) in an OpenDocument file's meta.xml."""
     from odf import teletype
     from odf.namespaces import DCNS, METANS
 

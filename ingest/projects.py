@@ -14,7 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest.errors import IngestError
+from ingest.plain import decode_text
 from ingest.records import Document, Segment, sha256_hex
+from ingest.sheets import csv_delimiter
 
 STAGES = ("ambition", "organisation", "foundations", "applications", "public-value")
 STATUSES = ("idea", "pilot", "implementation", "scaled", "stopped")
@@ -134,12 +136,11 @@ def load_yaml(path: Path) -> list[Project | RecordError]:
 
 
 def load_csv(path: Path) -> list[Project | RecordError]:
-    """A CSV with the columns of COLUMNS (list fields separated by ';')."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise IngestError("CSV is not UTF-8 text") from e
-    reader = csv.DictReader(io.StringIO(text))
+    """A CSV with the columns of COLUMNS (list fields separated by ';'), its cells separated
+    by ',' (or by ';' or a tab, as a spreadsheet program may save it), in UTF-8 or cp1252."""
+    # Decoded as .txt files are (ingest.plain): Excel saves CSV in cp1252 or UTF-16 too.
+    text = decode_text(path.read_bytes())
+    reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text))
     if not reader.fieldnames or "id" not in reader.fieldnames:
         raise IngestError("CSV has no header with an 'id' column")
     unknown = sorted(set(reader.fieldnames) - set(COLUMNS))
@@ -154,6 +155,16 @@ def load_csv(path: Path) -> list[Project | RecordError]:
         values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         out.append(_validate(values, where))
     return out
+
+
+def is_project_header(header: list[str]) -> bool:
+    """A CSV header is a project list's when it has the 'id' column and two more of COLUMNS.
+
+    A CSV of other columns (a budget, a KPI table) is read as a table instead; one that
+    has 'id' and project columns is checked as a project list, row by row.
+    """
+    names = {h.strip() for h in header}
+    return "id" in names and len(names & set(COLUMNS)) >= 3
 
 
 def looks_like_project(path: Path) -> bool:

@@ -3,6 +3,13 @@
 A slide's segment holds its title, the text of its shapes in the order the deck keeps them
 (groups opened), its tables as rows whose cells carry their headers, and its speaker notes:
 the words a presenter says are often the only full sentences on a slide.
+
+Bullets and titles seldom end in a full stop, and a line break is no sentence end to the
+code that quotes sentences: the title "Open data" and a bullet "Gegevens over afval" on the
+next line would be quoted as one run-on sentence. So every paragraph (and line of the
+notes) that ends without a stop gets a full stop in the segment text
+(`ingest.text.as_sentence`); the words stay as they are. Table rows stay as the tables of
+Word and PDF files are.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from ingest.errors import IngestError
 from ingest.office import OfficeContent, core_dates, short_error
 from ingest.records import Segment
 from ingest.tables import table_lines
-from ingest.text import normalize
+from ingest.text import as_sentence, normalize
 
 
 def read_pptx(data: bytes) -> OfficeContent:
@@ -35,13 +42,14 @@ def read_pptx(data: bytes) -> OfficeContent:
         title_shape = slide.shapes.title
         title = " ".join(title_shape.text_frame.text.split()) if title_shape else ""
         first_title = first_title or title or None
-        lines = [title] if title else []
+        lines = [as_sentence(title)] if title else []
         for shape in slide.shapes:
             if title_shape is not None and shape.shape_id == title_shape.shape_id:
                 continue
             lines += _shape_lines(shape)
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-            lines.append(slide.notes_slide.notes_text_frame.text)
+            notes = slide.notes_slide.notes_text_frame.text
+            lines += [as_sentence(line) for line in notes.splitlines()]
         text = normalize("\n".join(lines))
         if text:
             segments.append(Segment(text=text, page=number, section=title or None))
@@ -60,7 +68,7 @@ def _shape_lines(shape) -> list[str]:
     if getattr(shape, "has_table", False) and shape.has_table:
         return table_lines(_table_rows(shape.table))
     if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-        return [p.text for p in shape.text_frame.paragraphs]
+        return [as_sentence(p.text) for p in shape.text_frame.paragraphs]
     return []  # pictures, charts, media: no text to cite
 
 

@@ -12,6 +12,8 @@ _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[a-zà-ÿ])")
 _COMPOUND_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[A-ZÀ-Ý])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _DIGITS = re.compile(r"\d+")
+# A paragraph already ends a sentence or a clause, perhaps inside a closing bracket or quote.
+_ENDED = re.compile(r"[.!?:;,\u2026][)\]\"'\u201d\u2019\u00bb]*$")
 
 
 def normalize(text: str) -> str:
@@ -23,6 +25,19 @@ def normalize(text: str) -> str:
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def as_sentence(paragraph: str) -> str:
+    """The paragraph with a full stop added when it ends without one (. ! ? : ; , or an
+    ellipsis, perhaps inside a closing bracket or quote); '' for a blank one.
+
+    A slide's bullets and a sheet's rows end without one, and a line break is no sentence
+    end to the code that quotes sentences: they would be quoted as one run-on sentence.
+    """
+    text = paragraph.rstrip()
+    if not text or _ENDED.search(text):
+        return text
+    return text + "."
 
 
 def _shape(line: str) -> str:

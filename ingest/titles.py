@@ -16,7 +16,8 @@ _PUBLISHER = re.compile(
     r"dienst|agentschap|b\.?v\.?|n\.?v\.?|inc\.?|ltd\.?|gmbh|vng|unie|stichting)\b",
     re.IGNORECASE,
 )
-_FILE_EXT = re.compile(r"\.(docx?|odt|pdf|pptx?|xlsx?|indd|rtf|txt|html?)$", re.IGNORECASE)
+_FILE_EXT = re.compile(r"\.(docx?|odt|ods|pdf|pptx?|xlsx?|csv|indd|rtf|txt|html?)$",
+                       re.IGNORECASE)
 _SOFTWARE = re.compile(r"^(microsoft (word|powerpoint|excel)|adobe|libreoffice)\b", re.IGNORECASE)
 
 

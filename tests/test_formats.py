@@ -1,7 +1,11 @@
-"""Word, OpenDocument and saved web pages: sections, text, tables and one-line failures."""
+"""Word, OpenDocument, PowerPoint, spreadsheets, text and saved web pages: sections, text,
+tables and one-line failures."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -201,9 +205,9 @@ def test_broken_files_fail_with_one_exact_line(tmp_path, kind):
 DECK_TITLE = "Digitale agenda Zoetermeer"
 NOTES = "Vertel hier dat de privacytoets voor elke dataset geldt."
 SLIDES = [  # (page, section, text) as the deck made by make_pptx reads
-    (1, DECK_TITLE, f"{DECK_TITLE}\n{ADOPTED}"),
-    (2, "Open data", f"Open data\n{OPEN_DATA}\n{PRIVACY}\n{NOTES}"),
-    (4, "Inclusie", f"Inclusie\n{INCLUSION}\n{TABLE_LINES}"),  # slide 3 has only a picture
+    (1, DECK_TITLE, f"{DECK_TITLE}.\n{ADOPTED}"),  # a title ends as a sentence too
+    (2, "Open data", f"Open data.\n{OPEN_DATA}\n{PRIVACY}\n{NOTES}"),
+    (4, "Inclusie", f"Inclusie.\n{INCLUSION}\n{TABLE_LINES}"),  # slide 3 has only a picture
 ]
 
 
@@ -327,36 +331,93 @@ NEW_BROKEN = {
     "bad-xml.pptx": (None, "unreadable PowerPoint file (Couldn't find end of Start Tag Types "
                            "line 1, line 1, column 7 (<string>, line 1))"),
     "no-text.pptx": (None, "no text in the PowerPoint file"),
-    "sheet.xlsx": (None, "unsupported zip file (not a Word, PowerPoint or OpenDocument text)"),
+    "photos.zip": (None, "unsupported zip file (not a Word, PowerPoint, Excel or OpenDocument "
+                         "file)"),
+    "old.doc": (_OLE + b"\x00" * 64,
+                "not a Word document (an old binary Office file; save it as .docx)"),
     "notes.pages": (b"Notities", "unsupported file type '.pages'"),
 }  # fmt: skip
+# Spreadsheets, and CSV files that are read as tables.
+XLSX_BROKEN = {
+    "text.xlsx": (b"Dit is geen werkmap.", "not an Excel workbook (not a zip file)"),
+    "locked.xlsx": (_OLE + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64,
+                    "not an Excel workbook (encrypted with a password; save it without one)"),
+    "old.xls": (_OLE + b"\x00" * 64,
+                "not an Excel workbook (an old binary Office file; save it as .xlsx)"),
+    "photos.xlsx": (None, "not an Excel workbook (a zip of another kind)"),
+    "no-part.xlsx": (None, "unreadable Excel workbook (File contains no valid workbook part)"),
+    "bad-xml.xlsx": (None, "unreadable Excel workbook (Couldn't find end of Start Tag Types "
+                           "line 1, line 1, column 7 (<string>, line 1))"),
+    "no-text.xlsx": (None, "no text in the Excel workbook"),
+    "truncated.xlsx": (None, "broken zip file (File is not a zip file)"),
+    "no-text.ods": (None, "no text in the OpenDocument spreadsheet"),
+    "empty.csv": (b"", "empty file"),
+    "blank.csv": (b";;\r\n;;\r\n", "no text"),
+}  # fmt: skip
+BROKEN_FILES = {**NEW_BROKEN, **XLSX_BROKEN}
 
 
 def _new_broken(name: str, tmp_path: Path) -> Path:
-    data, _ = NEW_BROKEN[name]
+    """The file of BROKEN_FILES named `name`: its bytes, a zip of the members `ZIPPED`
+    gives, or a file a library writes (`_WRITTEN`)."""
+    data, _ = BROKEN_FILES[name]
     path = tmp_path / name
     if data is not None:
         path.write_bytes(data)
-    elif name == "photos.pptx":
-        _zip(path, {"a.jpg": b"\xff\xd8"})
-    elif name == "bad-xml.pptx":
-        _zip(path, {"[Content_Types].xml": b"<Types", "ppt/presentation.xml": b"<p:pres"})
-    elif name == "sheet.xlsx":
-        _zip(path, {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
-    elif name == "no-text.pptx":
-        from pptx import Presentation
-
-        deck = Presentation()
-        deck.slides.add_slide(deck.slide_layouts[6])
-        deck.save(str(path))
+    elif name in ZIPPED:
+        _zip(path, ZIPPED[name])
+    else:
+        _WRITTEN[name](path)
     return path
 
 
-@pytest.mark.parametrize("name", sorted(NEW_BROKEN))
+ZIPPED = {
+    "photos.pptx": {"a.jpg": b"\xff\xd8"},
+    "photos.zip": {"a.jpg": b"\xff\xd8"},
+    "photos.xlsx": {"a.jpg": b"\xff\xd8"},
+    "bad-xml.pptx": {"[Content_Types].xml": b"<Types", "ppt/presentation.xml": b"<p:pres"},
+    "bad-xml.xlsx": {"[Content_Types].xml": b"<Types", "xl/workbook.xml": b"<workbook"},
+    "no-part.xlsx": {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"},
+}
+
+
+def _empty_deck(path: Path) -> None:
+    from pptx import Presentation
+
+    deck = Presentation()
+    deck.slides.add_slide(deck.slide_layouts[6])
+    deck.save(str(path))
+
+
+def _empty_workbook(path: Path) -> None:
+    import openpyxl
+
+    openpyxl.Workbook().save(path)
+
+
+def _half_a_workbook(path: Path) -> None:
+    whole = make_xlsx(path.with_name("whole.xlsx")).read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+
+
+def _empty_ods(path: Path) -> None:
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table
+
+    book = OpenDocumentSpreadsheet()
+    book.spreadsheet.addElement(Table(name="Blad1"))
+    book.save(str(path))
+
+
+_WRITTEN = {"no-text.pptx": _empty_deck, "no-text.xlsx": _empty_workbook,
+            "truncated.xlsx": _half_a_workbook, "no-text.ods": _empty_ods}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FILES))
 def test_new_kinds_of_broken_files_fail_with_one_exact_line(tmp_path, name):
     with pytest.raises(IngestError) as e:
         load_file(_new_broken(name, tmp_path))
-    assert str(e.value) == NEW_BROKEN[name][1]
+    assert str(e.value) == BROKEN_FILES[name][1]
 
 
 def test_a_broken_deck_does_not_stop_the_batch(fake_kb, tmp_path):
@@ -390,3 +451,248 @@ def test_hostile_one_line_rtf_is_read_in_bounded_time(tmp_path):
     doc = load_file(path).documents[0]
     assert time.monotonic() - started < 10  # about 0.5 s here on a busy machine
     assert doc.segments[0].text == "Zie de site en {x} \\"
+
+
+# ---- slide bullets end as sentences --------------------------------------------------------
+BULLETS = ["Gegevens over afval en containers", "Parkeerdruk per straat in de binnenstad",
+           "Luchtkwaliteit bij alle basisscholen meten!", "Welke data delen we niet (nog)?"]
+
+
+def test_slide_bullets_end_as_sentences_that_the_composer_can_split(tmp_path):
+    from pptx import Presentation
+
+    from kb.text import sentences
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "Wat we delen"
+    frame = slide.placeholders[1].text_frame
+    frame.text = BULLETS[0]
+    for bullet in BULLETS[1:]:
+        frame.add_paragraph().text = bullet
+    deck.save(str(tmp_path / "open-data.pptx"))
+    [segment] = load_file(tmp_path / "open-data.pptx").documents[0].segments
+    assert segment.text == ("Wat we delen.\nGegevens over afval en containers.\n"
+                            "Parkeerdruk per straat in de binnenstad.\n" + "\n".join(BULLETS[2:]))
+    # Each bullet is its own sentence (the three-word title is too short to quote) ...
+    assert sentences(segment.text) == [b if b[-1] in "!?" else b + "." for b in BULLETS]
+    # ... where the bullets as they were typed run together (up to the first "!").
+    typed = sentences("\n".join(["Wat we delen", *BULLETS]))
+    assert typed[0] == "Wat we delen " + " ".join(BULLETS[:3])
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [("Open data", "Open data."), ("Wat kost het?", "Wat kost het?"), ("Doelen:", "Doelen:"),
+     ("afval;", "afval;"), ("(zie bijlage)", "(zie bijlage)."), ("Meer volgt…", "Meer volgt…"),
+     ('"Samen digitaal."', '"Samen digitaal."'), ("Datalab  ", "Datalab."), ("", ""),
+     ("  ", "")],
+)  # fmt: skip
+def test_a_paragraph_gets_a_full_stop_only_when_it_ends_without_one(paragraph, expected):
+    from ingest.text import as_sentence
+
+    assert as_sentence(paragraph) == expected
+
+
+# ---- spreadsheets (.xlsx, .ods) and CSV tables --------------------------------------------
+BOOK_TITLE = "Begroting digitale agenda Delft"
+# Every row line ends as a sentence, so that the composer quotes one row, not a sheet.
+SHEET_LINES = (
+    "Overzicht digitale projecten 2024.\n"  # a title row above the header stays a line
+    "Project: Wijkapp; Wijk: Centrum; Budget (euro): 40000; Aandeel: 25%; Start: 2024-03-12; "
+    "Totaal: 80000.\n"
+    "Project: Datalab; Wijk: Noord; Budget (euro): 55000.5; Aandeel: 10%."  # no cached total
+)
+KPI_LINES = ("Indicator: Open datasets; 2023: 12; 2024: 20.\n"
+             "Indicator: Deelnemers Hulpplein; 2023: 120; 2024: 180.")  # fmt: skip
+
+
+def make_xlsx(path: Path, *, cached: bool = True) -> Path:
+    """A workbook as a municipality keeps one: a title row, an empty row and column, a
+    percentage, a date, formulas (the first with the value Excel saved), an empty sheet."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Projecten"
+    sheet.append(["Overzicht digitale projecten 2024"])
+    sheet.append([])
+    sheet.append(["Project", None, "Wijk", "Budget (euro)", "Aandeel", "Start", "Totaal"])
+    sheet.append(["Wijkapp", None, "Centrum", 40000, 0.25, dt.date(2024, 3, 12), "=D4*2"])
+    sheet.append(["Datalab", None, "Noord", 55000.5, 0.1, None, "=D5*2"])
+    for cell in ("E4", "E5"):
+        sheet[cell].number_format = "0%"
+    kpi = book.create_sheet("KPI")
+    kpi.append(["Indicator", 2023, 2024])
+    kpi.append(["Open datasets", 12, 20])
+    kpi.append([None, None, None])
+    kpi.append(["Deelnemers Hulpplein", 120, 180])
+    book.create_sheet("Leeg")
+    book.properties.title = BOOK_TITLE
+    book.save(path)
+    if cached:
+        # openpyxl saves formulas without a value; Excel saves the value it computed.
+        _replace_member(path, "xl/worksheets/sheet1.xml",
+                        b"<f>D4*2</f><v></v>", b"<f>D4*2</f><v>80000</v>")  # fmt: skip
+    return path
+
+
+def _replace_member(path: Path, member: str, old: bytes, new: bytes) -> None:
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    assert old in members[member]
+    members[member] = members[member].replace(old, new)
+    _zip(path, members)
+
+
+def test_xlsx_each_sheet_is_a_section_of_rows_with_their_headers(tmp_path):
+    doc = load_file(make_xlsx(tmp_path / "begroting.xlsx"), municipality="Delft").documents[0]
+    assert [(s.section, s.text) for s in doc.segments] == [
+        ("Projecten", SHEET_LINES), ("KPI", KPI_LINES)]  # fmt: skip
+    assert doc.title == BOOK_TITLE
+    assert doc.language == "nl"
+    assert "truncated" not in doc.meta
+    assert doc.pages is None and all(s.page is None for s in doc.segments)
+
+
+def test_xlsx_formula_without_a_saved_value_is_left_out(tmp_path):
+    doc = load_file(make_xlsx(tmp_path / "script.xlsx", cached=False)).documents[0]
+    first = doc.segments[0].text.split("\n")[1]
+    assert first == ("Project: Wijkapp; Wijk: Centrum; Budget (euro): 40000; Aandeel: 25%; "
+                     "Start: 2024-03-12.")  # fmt: skip
+    assert "D4" not in doc.segments[0].text and "=" not in doc.segments[0].text
+
+
+def test_xlsx_title_falls_back_to_the_file_name_and_the_date_to_the_properties(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Naam", "Aantal"])
+    book.active.append(["Sensoren", 14])
+    path = tmp_path / "kpi_overzicht+2025.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as z:
+        saved = z.read("docProps/core.xml")
+    core = saved.decode()
+    for name, date in (("created", "2025-01-15"), ("modified", "2025-02-01")):
+        core = re.sub(rf"(<dcterms:{name}[^>]*>)\d{{4}}-\d\d-\d\d", rf"\g<1>{date}", core)
+    _replace_member(path, "docProps/core.xml", saved, core.encode())
+    doc = load_file(path).documents[0]
+    assert doc.title == "Kpi overzicht 2025"
+    assert doc.meta["date"] == "2025-02-01"  # the modified date, as for Word files
+    assert doc.segments[0].text == "Naam: Sensoren; Aantal: 14."
+
+
+def test_xlsx_rows_beyond_the_cap_are_left_out_and_said_so(tmp_path):
+    import openpyxl
+
+    from ingest.sheets import MAX_ROWS
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Meldingen"
+    sheet.append(["Melding", "Wijk"])
+    for i in range(1, MAX_ROWS + 5):
+        sheet.append([f"M{i}", "Centrum"])
+    small = book.create_sheet("Klein")
+    small.append(["Wijk", "Aantal"])
+    small.append(["Noord", 3])
+    book.save(tmp_path / "meldingen.xlsx")
+    doc = load_file(tmp_path / "meldingen.xlsx").documents[0]
+    assert doc.meta["truncated"] == [{"sheet": "Meldingen", "rows_read": MAX_ROWS,
+                                      "rows": MAX_ROWS + 5}]  # fmt: skip
+    lines = doc.segments[0].text.split("\n")
+    assert len(lines) == MAX_ROWS - 1  # the header row carries the others
+    assert lines[-1] == f"Melding: M{MAX_ROWS - 1}; Wijk: Centrum."
+    assert doc.segments[1].section == "Klein"  # the next sheet is still read
+    assert doc.segments[1].text == "Wijk: Noord; Aantal: 3."
+
+
+def make_ods(path: Path) -> Path:
+    """The KPI sheet as LibreOffice saves it: formula results as text, empty columns and rows
+    repeated to the sheet's edge, an empty run inside a row."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    def row(values: list[str | None]) -> TableRow:
+        tr = TableRow()
+        for value in values:
+            if value is None:
+                tr.addElement(TableCell(numbercolumnsrepeated=2))
+                continue
+            cell = TableCell(valuetype="string")
+            cell.addElement(P(text=value))
+            tr.addElement(cell)
+        tr.addElement(TableCell(numbercolumnsrepeated=1000))
+        return tr
+
+    book = OpenDocumentSpreadsheet()
+    table = Table(name="KPI")
+    table.addElement(row(["Indicator", None, "2023", "2024"]))
+    table.addElement(row(["Open datasets", None, "12", "20"]))
+    table.addElement(TableRow(numberrowsrepeated=3))
+    table.addElement(row(["Deelnemers Hulpplein", None, "120", "180"]))
+    table.addElement(TableRow(numberrowsrepeated=1_048_000))
+    book.spreadsheet.addElement(table)
+    book.spreadsheet.addElement(Table(name="Leeg"))
+    book.save(str(path))
+    return path
+
+
+def test_ods_each_table_is_a_section_of_rows_with_their_headers(tmp_path):
+    doc = load_file(make_ods(tmp_path / "kpi.ods")).documents[0]
+    assert [(s.section, s.text) for s in doc.segments] == [("KPI", KPI_LINES)]
+    assert doc.title == "Kpi"
+    assert "truncated" not in doc.meta
+
+
+def test_a_csv_without_project_columns_is_read_as_a_table(tmp_path):
+    path = tmp_path / "kpi.csv"  # as Dutch Excel saves it: ';' and cp1252
+    path.write_bytes("Indicator;2023;2024\r\nOpen datasets;12;20\r\n;;\r\n"
+                     "Deelnemers Hulpplein;120;180\r\nCafé-bezoek;5;7\r\n".encode("cp1252"))
+    doc = load_file(path, kind="other").documents[0]
+    assert [(s.section, s.text) for s in doc.segments] == [
+        (None, KPI_LINES + "\nIndicator: Café-bezoek; 2023: 5; 2024: 7.")]  # fmt: skip
+    assert doc.title == "Kpi" and doc.kind == "other"
+    # Declared a project list, the same file is refused as one, as before.
+    with pytest.raises(IngestError, match=r"^CSV has no header with an 'id' column$"):
+        load_file(path, kind="project")
+
+
+def test_a_project_csv_saved_by_dutch_excel_is_still_a_project_list(tmp_path):
+    from ingest.projects import load_yaml, to_csv
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "projects"
+    projects = [p for f in sorted(corpus.glob("*.yaml"))[:3] for p in load_yaml(f)]
+    rows = list(csv.reader(io.StringIO(to_csv(projects))))
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";").writerows(rows)  # as Dutch Excel saves it
+    path = tmp_path / "projecten.csv"
+    path.write_bytes(buf.getvalue().encode("cp1252"))  # ... in Windows' own encoding
+    assert buf.getvalue().startswith("id;title;municipality;")
+    loaded = load_file(path)
+    assert not loaded.errors
+    assert [d.project_id for d in loaded.documents] == [p.id for p in projects]
+
+
+
+
+def test_a_broken_workbook_does_not_stop_the_batch_and_a_good_one_answers(fake_kb, tmp_path):
+    broken = _new_broken("locked.xlsx", tmp_path)
+    book = make_xlsx(tmp_path / "begroting.xlsx")
+    results = fake_kb.ingest([broken, book], municipality="Delft")
+    assert [(Path(r.name).name, r.status, r.reason) for r in results] == [
+        ("locked.xlsx", "failed",
+         "not an Excel workbook (encrypted with a password; save it without one)"),
+        ("begroting.xlsx", "added", ""),
+    ]  # fmt: skip
+    stored = fake_kb.store.document(results[1].document_id)
+    assert stored.title == BOOK_TITLE
+    answer = fake_kb.ask("Hoeveel deelnemers had het Hulpplein in 2024?")
+    assert answer.answered
+    top = answer.sources[0]
+    assert (top.source, top.section) == ("begroting.xlsx", "KPI")
+    assert "Indicator: Deelnemers Hulpplein; 2023: 120; 2024: 180." in answer.answer

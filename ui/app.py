@@ -52,8 +52,8 @@ VISIBILITY = ["regional", "municipality"]
 TURNS_KEPT = 5  # the earlier turns a follow-up may lean on
 EXAMPLES = ["ex1", "ex2", "ex3", "ex4"]
 # What the Documents tab accepts; the loader decides the type by content anyway.
-UPLOAD_TYPES = [".pdf", ".md", ".docx", ".odt", ".pptx", ".txt", ".rtf", ".html", ".htm", ".csv",
-                ".yaml", ".yml"]
+UPLOAD_TYPES = [".pdf", ".md", ".docx", ".odt", ".pptx", ".xlsx", ".ods", ".txt", ".rtf", ".html",
+                ".htm", ".csv", ".yaml", ".yml"]
 
 # The browser side, kept small: the language from ?lang=, the last choice or the browser;
 # the live status line; scrolling to the start of the new answer and focusing it.

@@ -123,8 +123,10 @@ TABLE: dict[str, tuple[str, str]] = {
     "col_pages": ("pagina's", "pages"),
     "col_chunks": ("passages", "chunks"),
     "col_added": ("toegevoegd", "added"),
-    "upload": ("Bestanden uploaden (PDF, Word, ODT, HTML, Markdown of een project-CSV)",
-               "Upload files (PDF, Word, ODT, HTML, Markdown or a project CSV)"),
+    "upload": ("Bestanden uploaden (PDF, Word, PowerPoint, Excel, OpenDocument, tekst, HTML, "
+               "Markdown of CSV)",
+               "Upload files (PDF, Word, PowerPoint, Excel, OpenDocument, text, HTML, Markdown "
+               "or CSV)"),
     "upload_kind": ("Soort", "Kind"),
     "add": ("Toevoegen aan de kennisbank", "Add to the knowledge base"),
     "remove_id": ("Id van het document (verwijderen, delen of titel wijzigen)",
