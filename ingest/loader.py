@@ -35,6 +35,8 @@ _OFFICE_NAMES = {".docx": "a Word document", ".odt": "an OpenDocument file",
 _OLD_BINARY = {".doc": ".docx", ".ppt": ".pptx", ".xls": ".xlsx"}
 # The readers that turn a file's bytes into OfficeContent, by the type `detect_type` found
 # ('table': a CSV file that is no project list).
+# A project list's header may have a title or a note above it, within this many rows.
+HEADER_ROWS = 5
 _READERS = {"docx": read_docx, "odt": read_odt, "pptx": read_pptx, "xlsx": read_xlsx,
             "ods": read_ods, "html": read_html, "text": read_text, "rtf": read_rtf,
             "table": read_csv_table}  # fmt: skip
@@ -164,6 +166,11 @@ def load_file(
         return Loaded([doc])
     if ftype in _READERS:
         content = _READERS[ftype](data)
+        listing = _project_sheet(content, kind)
+        if listing is not None:  # a region's project list kept in a spreadsheet
+            name, rows = listing
+            return _records(proj.records_from_rows(rows, f"sheet '{name}'", f"sheet '{name}' "),
+                            path)  # fmt: skip
         # A web page's <title> usually ends in the site's name: its first heading is better.
         first, second = (content.heading, content.title) if ftype == "html" else (
             content.title, content.heading)  # fmt: skip
@@ -204,7 +211,10 @@ def load_file(
             meta=meta,
         )
         return Loaded([doc])
-    records = proj.load_csv(path) if ftype == "csv" else proj.load_yaml(path)
+    return _records(proj.load_csv(path) if ftype == "csv" else proj.load_yaml(path), path)
+
+
+def _records(records: list, path: Path) -> Loaded:
     out = Loaded()
     for r in records:
         if isinstance(r, proj.RecordError):
@@ -212,6 +222,22 @@ def load_file(
         else:
             out.documents.append(r.to_document(source=path.name))
     return out
+
+
+def _project_sheet(content, kind: str) -> tuple[str, list[list[str]]] | None:
+    """The first sheet of a spreadsheet when it holds a project list: one of its first rows
+    (a title may stand above) has the project columns; ingested as kind 'project', the
+    first row with text must be that header."""
+    sheets = getattr(content, "sheets", None)  # a web page's content has none
+    if not sheets:
+        return None
+    name, rows = sheets[0]
+    rows = [[str(c).strip() for c in r] for r in rows]
+    filled = [i for i, r in enumerate(rows) if any(r)]
+    header = next((i for i in filled[:HEADER_ROWS] if proj.is_project_header(rows[i])), None)
+    if header is None and kind == "project" and filled:
+        header = filled[0]  # checked as a project list: its errors say what is wrong
+    return None if header is None else (name, rows[header:])
 
 
 def _load_pdf(path, data, key, kind, municipality, password, max_pages, pdf_timeout,

@@ -41,6 +41,9 @@ class OfficeContent:
     dates: list[str] = field(default_factory=list)  # created/modified, ISO, weak evidence
     pages: int | None = None  # a deck's number of slides
     meta: dict = field(default_factory=dict)  # for the Document's meta ("truncated" sheets)
+    # A spreadsheet's sheets as read: (name, rows of cell texts), for a project list kept in
+    # a spreadsheet (ingest.loader reads it as records when its header is a project's).
+    sheets: list[tuple[str, list[list[str]]]] = field(default_factory=list)
 
 
 def ole_reason(data: bytes, suffix: str) -> str | None:

@@ -140,20 +140,32 @@ def load_csv(path: Path) -> list[Project | RecordError]:
     by ',' (or by ';' or a tab, as a spreadsheet program may save it), in UTF-8 or cp1252."""
     # Decoded as .txt files are (ingest.plain): Excel saves CSV in cp1252 or UTF-16 too.
     text = decode_text(path.read_bytes())
-    reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text))
-    if not reader.fieldnames or "id" not in reader.fieldnames:
-        raise IngestError("CSV has no header with an 'id' column")
-    unknown = sorted(set(reader.fieldnames) - set(COLUMNS))
+    rows = list(csv.reader(io.StringIO(text), delimiter=csv_delimiter(text)))
+    return records_from_rows(rows, "CSV")
+
+
+def records_from_rows(rows: list[list[str]], what: str,
+                      where: str = "") -> list[Project | RecordError]:  # fmt: skip
+    """Project records from a table whose first row is the header (a CSV, or a sheet of a
+    spreadsheet: `what` names it in the errors, `where` prefixes each row's place)."""
+    header = [str(h).strip() for h in rows[0]] if rows else []
+    if "id" not in header:
+        raise IngestError(f"{what} has no header with an 'id' column")
+    unknown = sorted({h for h in header if h} - set(COLUMNS))
     if unknown:
-        raise IngestError(f"CSV has unknown columns: {', '.join(unknown)}")
+        raise IngestError(f"{what} has unknown columns: {', '.join(unknown)}")
     out: list[Project | RecordError] = []
-    for row in reader:
-        where = f"row {reader.line_num}"
-        if row.get(None):  # more cells than columns: a stray comma shifts the values
-            out.append(RecordError(where, f"{len(row[None])} more cells than the header has"))
+    for line, row in enumerate(rows[1:], start=2):
+        cells = [str(c) for c in row]
+        if not any(c.strip() for c in cells):
+            continue  # an empty row between records
+        place = f"{where}row {line}"
+        extra = [c for c in cells[len(header):] if c.strip()]
+        if extra:  # more cells than columns: a stray comma shifts the values
+            out.append(RecordError(place, f"{len(extra)} more cells than the header has"))
             continue
-        values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-        out.append(_validate(values, where))
+        values = {h: c for h, c in zip(header, cells, strict=False) if h and c.strip()}
+        out.append(_validate(values, place))
     return out
 
 

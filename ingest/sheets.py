@@ -117,6 +117,7 @@ def read_xlsx(data: bytes) -> OfficeContent:
 
     budget = _Budget()
     segments: list[Segment] = []
+    sheets: list[tuple[str, list]] = []
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -129,6 +130,7 @@ def read_xlsx(data: bytes) -> OfficeContent:
                 segment = _segment(sheet.title, rows)
                 if segment:
                     segments.append(segment)
+                    sheets.append((sheet.title, rows))
             title = (book.properties.title or "").strip() or None
         finally:
             book.close()
@@ -138,7 +140,7 @@ def read_xlsx(data: bytes) -> OfficeContent:
         raise IngestError(f"unreadable Excel workbook ({short_error(e)})") from e
     if not segments:
         raise IngestError("no text in the Excel workbook")
-    content = OfficeContent(segments, title=title, dates=_core_dates(data))
+    content = OfficeContent(segments, title=title, dates=_core_dates(data), sheets=sheets)
     if budget.truncated:
         content.meta["truncated"] = budget.truncated
     return content
@@ -183,16 +185,18 @@ def read_ods(data: bytes) -> OfficeContent:
         raise IngestError(f"unreadable OpenDocument spreadsheet ({short_error(e)})") from e
     budget = _Budget()
     segments: list[Segment] = []
+    sheets: list[tuple[str, list]] = []
     for table in document.spreadsheet.getElementsByType(Table):
         name = str(table.getAttrNS(TABLENS, "name") or "")
         rows = budget.rows(name, _ods_rows(table))
         segment = _segment(name, rows)
         if segment:
             segments.append(segment)
+            sheets.append((name, rows))
     if not segments:
         raise IngestError("no text in the OpenDocument spreadsheet")
     title, dates = odf_meta(document)
-    content = OfficeContent(segments, title=title, dates=dates)
+    content = OfficeContent(segments, title=title, dates=dates, sheets=sheets)
     if budget.truncated:
         content.meta["truncated"] = budget.truncated
     return content

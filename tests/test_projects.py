@@ -70,3 +70,44 @@ def test_csv_with_unknown_columns_is_refused(tmp_path):
 
 def test_columns_match_the_record_fields():
     assert set(COLUMNS) == set(Project.model_fields)
+
+
+def _workbook(path: Path, rows: list[list[object]], sheet: str = "Projecten") -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    for row in rows:
+        ws.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_project_list_in_a_spreadsheet_loads_as_records(tmp_path):
+    """DOMAIN.md: a region keeps its project list in a spreadsheet, the CSV's columns. The
+    same records as from the CSV, numbers typed as numbers; a bad row is reported by sheet
+    and row, the others load."""
+    import csv
+    import io
+
+    from ingest.loader import load_file
+
+    p = Project.model_validate({**GOOD, "budget_eur": 120000, "lessons": "Start small."})
+    bad = {**GOOD, "id": "delft-bad", "status": "finished"}
+    header, row = list(csv.reader(io.StringIO(to_csv([p]))))
+    typed = [int(v) if v.isdigit() else v for v in row]  # a spreadsheet keeps numbers
+    bad_row = [bad.get(c, "") if not isinstance(bad.get(c), list) else ";".join(bad[c])
+               for c in header]  # fmt: skip
+    title = ["Projectenlijst regio (voorbeeld)"]
+    path = _workbook(tmp_path / "projectenlijst.xlsx", [title, [], header, typed, bad_row])
+    loaded = load_file(path)
+    assert [d.project_id for d in loaded.documents] == ["delft-smart-parking"]
+    assert loaded.documents[0].id == p.to_document("projectenlijst.xlsx").id
+    [err] = loaded.errors
+    assert err.where == "sheet 'Projecten' row 3" and "status" in err.reason
+    # a sheet of other columns stays a table; with kind 'project' it must be a project list
+    other = _workbook(tmp_path / "budget.xlsx", [["post", "bedrag"], ["licenties", 1200]])
+    assert load_file(other).documents[0].kind == "other"
+    with pytest.raises(IngestError, match="sheet 'Projecten' has no header with an 'id' column"):
+        load_file(other, kind="project")
