@@ -46,6 +46,9 @@ EXPORTS_KEPT = 20
 PROJECT_COLUMNS = ["title", "municipality", "stage", "status", "score", "why", "id"]
 DOCUMENT_COLUMNS = ["title", "kind", "municipality", "language", "pages", "chunks", "added",
                     "id", "visibility"]  # fmt: skip
+# The title and the reason get the room; short codes and numbers only enough to stay on
+# one line (with wrap=True a long title wraps instead of pushing 'why' out of sight).
+PROJECT_WIDTHS = ["28%", "11%", "10%", "10%", "6%", "25%", "10%"]
 # The title gets the room; short codes and numbers need only enough to stay on one line.
 DOCUMENT_WIDTHS = ["30%", "10%", "12%", "6%", "7%", "7%", "10%", "10%", "8%"]
 VISIBILITY = ["regional", "municipality"]
@@ -718,7 +721,7 @@ def _projects_tab(h: Handlers, labels: Labels, lang: gr.Radio) -> dict:
         labels.add(gr.Markdown(t("table_hint")), value="table_hint")
         table = labels.dynamic(
             gr.Dataframe(headers=_columns(PROJECT_COLUMNS, DEFAULT), interactive=False,
-                         elem_id="projects-table", wrap=True),
+                         elem_id="projects-table", wrap=True, column_widths=PROJECT_WIDTHS),
             lambda lg: {"headers": _columns(PROJECT_COLUMNS, lg)})
         detail = gr.Markdown(elem_id="project-detail")
         export = labels.add(gr.File(label=t("export_csv"), elem_id="project-export"),
