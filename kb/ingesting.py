@@ -214,9 +214,8 @@ class Ingestor:
             except IngestError as e:
                 results.append(IngestResult(label, "failed", str(e)))
                 continue
-            results.append(
-                IngestResult(label, status, document_id=doc.id, title=doc.title, chunks=n)
-            )
+            results.append(IngestResult(label, status, document_id=doc.id, title=doc.title,
+                                        chunks=n, note=left_out(doc.meta)))  # fmt: skip
         return results
 
     def ingest(
@@ -414,3 +413,19 @@ class Ingestor:
         loaded = load_file(path, kind=row.kind, municipality=row.municipality, data=data,
                            **self.settings.load_limits())
         return dataclasses.replace(loaded.documents[0], key=row.key, source=row.source), data
+
+
+def left_out(meta: dict) -> str:
+    """One clause on what the reader left out of a document, from its meta; '' for none."""
+    parts = []
+    for cut in meta.get("truncated") or []:
+        if cut.get("rows") is not None or "columns" not in cut:
+            parts.append(f"sheet '{cut['sheet']}': only the first {cut['rows_read']:,} rows read")
+        else:
+            parts.append(f"sheet '{cut['sheet']}': only the first {cut['columns_read']} "
+                         f"columns read")  # fmt: skip
+    skipped = meta.get("ocr_skipped_pages") or []
+    if skipped:
+        pages = ", ".join(str(n) for n in skipped[:10]) + (" …" if len(skipped) > 10 else "")
+        parts.append(f"no OCR within the time limit for page(s) {pages}")
+    return "; ".join(parts)

@@ -15,12 +15,16 @@ class IngestResult:
     document_id: str | None = None
     title: str | None = None
     chunks: int = 0
+    # What was left out of a file that was added all the same (sheet rows beyond the limit,
+    # scanned pages beyond the OCR time budget): nobody should take a part for the whole.
+    note: str = ""
 
     def line(self) -> str:
         if self.status == "failed":
             return f"failed: {self.name}: {self.reason}"
-        extra = f" ({self.chunks} chunks)" if self.chunks else ""
-        return f"{self.status}: {self.name}{extra}"
+        extra = [f"{self.chunks} chunks"] if self.chunks else []
+        extra += [self.note] if self.note else []
+        return f"{self.status}: {self.name}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
 @dataclass(frozen=True)

@@ -696,3 +696,24 @@ def test_a_broken_workbook_does_not_stop_the_batch_and_a_good_one_answers(fake_k
     top = answer.sources[0]
     assert (top.source, top.section) == ("begroting.xlsx", "KPI")
     assert "Indicator: Deelnemers Hulpplein; 2023: 120; 2024: 180." in answer.answer
+
+
+def test_the_ingest_line_says_what_was_left_out():
+    """A cut sheet or pages past the OCR time budget: added all the same, and the line says
+    so, in the CLI and the app (a part is not taken for the whole)."""
+    from kb.ingesting import left_out
+    from kb.records import IngestResult
+    from ui.app import result_line
+
+    meta = {"truncated": [{"sheet": "Meldingen", "rows_read": 20000, "rows": 20005},
+                          {"sheet": "Breed", "rows_read": 3, "columns_read": 256,
+                           "columns": 300}],
+            "ocr_skipped_pages": [4, 5]}  # fmt: skip
+    note = left_out(meta)
+    assert note == ("sheet 'Meldingen': only the first 20,000 rows read; sheet 'Breed': only "
+                    "the first 256 columns read; no OCR within the time limit for page(s) 4, 5")
+    assert left_out({}) == ""
+    r = IngestResult("m.xlsx", "added", chunks=12, note=note)
+    assert r.line() == f"added: m.xlsx (12 chunks; {note})"
+    assert result_line(r, "nl") == f"toegevoegd: m.xlsx (12 passages; {note})"
+    assert IngestResult("a.pdf", "added", chunks=2).line() == "added: a.pdf (2 chunks)"

@@ -507,7 +507,7 @@ class Handlers:
             progress((i, n), desc=t("ingesting", lang, name=name))
 
         results = self._ingest_uploads(files, municipality, kind, each, visibility, request)
-        lines = [esc(_result_line(r, lang)) for _, r in results]
+        lines = [esc(result_line(r, lang)) for _, r in results]
         return "\n\n".join(lines) or t("no_files", lang), self.document_table(lang, request)
 
     def remove(self, doc_id: str, lang: str = DEFAULT, request: gr.Request = None):
@@ -563,14 +563,15 @@ class Handlers:
         return lang, question, gr.skip(), gr.update(choices=ids), detail, themes
 
 
-def _result_line(r: IngestResult, lang: str) -> str:
+def result_line(r: IngestResult, lang: str) -> str:
     """An ingest result as `IngestResult.line` gives it, with its words in `lang` (the
     reason for a failure comes from the loader, in English)."""
     status = t(f"st_{r.status}", lang)
     if r.status == "failed":
         return f"{status}: {r.name}: {r.reason}"
-    extra = f" ({t('st_chunks', lang, n=r.chunks)})" if r.chunks else ""
-    return f"{status}: {r.name}{extra}"
+    extra = [t("st_chunks", lang, n=r.chunks)] if r.chunks else []
+    extra += [r.note] if r.note else []  # from the reader, in English like a failure's
+    return f"{status}: {r.name}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def _merge(parts: list[str]) -> str:
