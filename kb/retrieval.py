@@ -243,9 +243,19 @@ class Retriever:
             return False
         if not self.config.route_facts and answer_type.asked_type(q.text):
             return False
-        if self.names_something_else(q):
+        if self.names_something_else(q) or self.defines_something_else(q):
             return False
         return routing.guide_like(q.text, self.place_names())
+
+    def defines_something_else(self, q: Query) -> bool:
+        """Does the question ask what something is ("Wat is Common Ground?") that is no
+        building block? The guide's purpose sections say what a block is about, so they are
+        the answer only to a question about a block ("Wat houdt datamanagement in?")."""
+        if set(routing.facets(q.text)) != {"purpose"}:
+            return False
+        blocks = self.catalogue.building_blocks()
+        return not (routing.block_named(q.text, blocks)
+                    or (q.english and routing.block_named(q.english, blocks)))  # fmt: skip
 
     def names_something_else(self, q: Query) -> bool:
         """Does the question name something the guide never mentions but another document

@@ -165,3 +165,25 @@ def test_guide_routing_is_off_for_a_named_municipality_and_other_kinds(fake_kb):
     assert not r.routes_to_guide(q, Filters(kind="project"))
     assert not r.routes_to_guide(q, Filters(municipality="delft"))
     assert not r.routes_to_guide(r.analyse("Wat regelt Delft vooraf voor data?"), None)
+
+
+def test_a_what_is_question_goes_to_the_guide_only_for_a_building_block(fake_kb, tmp_path):
+    """'Wat is Common Ground?' asks for a definition of something that is no building block:
+    the guide's purpose sections (what a block is about) are not its answer, so the
+    structure ranking stays out and a document about it can come first."""
+    import shutil
+
+    from tests.conftest import CORPUS
+
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
+    fake_kb.ingest([guide])
+    r = fake_kb.retriever
+    common = r.analyse("Wat is Common Ground?")
+    assert routing.guide_like(common.text) and set(routing.facets(common.text)) == {"purpose"}
+    assert not r.routes_to_guide(common, None)
+    assert r.routes_to_guide(r.analyse("Wat houdt datamanagement in?"), None)
+    assert r.routes_to_guide(r.analyse("Wat is een digital twin?"), None)
+    # another facet still goes to the guide, whatever its subject
+    assert r.routes_to_guide(r.analyse("Wat zijn de valkuilen van Common Ground?"), None)
