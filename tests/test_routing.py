@@ -187,3 +187,30 @@ def test_a_what_is_question_goes_to_the_guide_only_for_a_building_block(fake_kb,
     assert r.routes_to_guide(r.analyse("Wat is een digital twin?"), None)
     # another facet still goes to the guide, whatever its subject
     assert r.routes_to_guide(r.analyse("Wat zijn de valkuilen van Common Ground?"), None)
+
+
+def test_a_just_added_document_keeps_its_place_above_the_guides_structure(fake_kb, tmp_path):
+    """The structure ranking lifts guide sections for guide-like questions; a passage that
+    is closer to the question than every guide section (a document added after tuning,
+    about just this) stays first with `lead_margin`, and is buried without it."""
+    import shutil
+
+    from tests.conftest import CORPUS, make_pdf
+
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
+    fake_kb.ingest([guide])
+    pdf = make_pdf(tmp_path / "crash-course.pdf", [
+        "Zaakgericht werken: hoe werkt zaakgericht werken in de gemeente? Bij zaakgericht "
+        "werken staat elke zaak centraal, van aanvraag tot besluit, met een zaaktype per "
+        "product en een zaakdossier dat alle documenten van de zaak bundelt.",
+    ])  # fmt: skip
+    fake_kb.ingest([pdf], kind="strategy")
+    q = fake_kb.retriever.analyse("Hoe werken we zaakgericht met zaaktypen en zaakdossiers?")
+    assert fake_kb.retriever.routes_to_guide(q, None)
+    structure = dict(structure_weight=3.0, top_blocks=3, facet_bonus=6.0)
+    buried = fake_kb.retriever.configured(**structure).retrieve(q, k=20)
+    kept = fake_kb.retriever.configured(**structure, lead_margin=0.05).retrieve(q, k=20)
+    assert buried[0].chunk.kind == "guide" and kept[0].chunk.kind == "strategy"
+    assert {h.chunk.rowid for h in kept} == {h.chunk.rowid for h in buried}
