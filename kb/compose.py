@@ -399,14 +399,19 @@ def compose_answer(
         )
 
     # -- strategies and other documents: a short quote with its page ------------------------
+    # A document that is the best source of all (a question about it) comes first, quoted
+    # at more length; else the guide's advice leads, as the region's own.
+    docs_first = bool(others) and others[0][0] == 1
+    docs_at = (len(body.lines), len(body.cited), len(lead_parts))
     if others:
         kinds = {docs[h.chunk.document_id].kind for _, h in others}
         body.heading(t["docs"] if kinds == {"strategy"} else t["docs_other"])
         for n, h in others:
             d = docs[h.chunk.document_id]
-            quote = " ".join(_best_sentences(question, lg, h.chunk.text, 1)).lstrip("-*•· ")
+            k = 2 if docs_first and n == 1 else 1
+            quote = " ".join(_best_sentences(question, lg, h.chunk.text, k)).lstrip("-*•· ")
             quote = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", quote)  # a section number
-            quote = _clip(quote, QUOTE_CHARS)
+            quote = _clip(quote, QUOTE_CHARS * k)
             place = (
                 f", {t['page']} {h.chunk.page}"
                 if h.chunk.page is not None
@@ -421,6 +426,11 @@ def compose_answer(
         else:
             joined = "; ".join(dict.fromkeys(titles))
             lead_parts.append(t["lead_docs"].format(k=len(others), titles=joined, cites=_cites(ns)))
+    if docs_first and docs_at[0] > 0:
+        lines, cited, leads = docs_at
+        body.lines = body.lines[lines:] + body.lines[:lines]
+        body.cited = body.cited[cited:] + body.cited[:cited]
+        lead_parts = lead_parts[leads:] + lead_parts[:leads]
 
     # -- what the question asked for and the sources do not hold ----------------------------
     found_munis = {h.chunk.municipality for _, h in numbered if h.chunk.municipality}

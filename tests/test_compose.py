@@ -436,3 +436,21 @@ def test_with_projects_fills_up_to_the_number_wanted():
             for i in range(3)]  # fmt: skip
     out = with_projects([project, strategy, strategy, strategy], more)
     assert [h.chunk.project_id for h in out] == ["delft-data-ethics-board", None, "p1", "p0"]
+
+
+def test_a_document_that_is_the_best_source_leads_the_answer():
+    """A question about one document ("wat staat er in de strategie van Schiedam over
+    data-eigenaren?"): when that document is source [1] it comes first, quoted at more
+    length; the guide's advice follows. With the guide at [1] the usual order holds."""
+    hits = _hits()
+    doc_first = [hits[3], hits[1], hits[2], hits[0]]
+    q = "Wat zegt de strategie over data-eigenaren voor elke belangrijke dataset?"
+    c = compose_answer(q, "nl", doc_first, _docs(), CATALOGUE, MUNIS)
+    lead = c.text.split("\n")[0]
+    assert lead.index("Digitale strategie Schiedam") < lead.index("handreiking")
+    assert c.text.index("Wat strategieën zeggen:") < c.text.index("Wat de handreiking")
+    assert ("“De gemeente beheert veel gegevens. Wij stellen data-eigenaren aan voor elke "
+            "belangrijke dataset.” (Digitale strategie Schiedam, p. 9) [1]") in c.text
+    assert all(f"[{n}]" in c.text for n in (1, 2, 3))
+    usual = compose_answer(q, "nl", hits, _docs(), CATALOGUE, MUNIS)
+    assert usual.text.index("Wat de handreiking") < usual.text.index("Wat strategieën zeggen:")
