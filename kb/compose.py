@@ -283,6 +283,26 @@ class _Builder:
         return "\n".join(self.lines).strip()
 
 
+_Mark = tuple[int, tuple[int, int, int]]  # a section's best rank, where it began
+
+
+def _in_rank_order(body: _Builder, lead_parts: list[str],
+                   marks: list[_Mark]) -> tuple[_Builder, list[str]]:  # fmt: skip
+    """The body's sections and the lead's parts reordered by each section's best source
+    (`marks`: the best rank and the (lines, cited, lead parts) lengths where it began)."""
+    ends = (len(body.lines), len(body.cited), len(lead_parts))
+    bounds = [m for _, m in marks] + [ends]
+    order = sorted(range(len(marks)), key=lambda i: marks[i][0])
+    out = _Builder()
+    leads: list[str] = []
+    for i in order:
+        (l0, c0, p0), (l1, c1, p1) = bounds[i], bounds[i + 1]
+        out.lines += body.lines[l0:l1]
+        out.cited += body.cited[c0:c1]
+        leads += lead_parts[p0:p1]
+    return out, leads
+
+
 def compose_answer(
     question: str,
     lang: str | None,
@@ -339,7 +359,16 @@ def compose_answer(
     missing: list[str] = []
     block_id: str | None = None
 
+    # The sections (guide, projects, documents) are written in that order and then shown
+    # in the order of their best source: the guide's advice leads when it is [1] (the
+    # region's own); a project or a document that is [1] (a question about it) leads.
+    marks: list[_Mark] = []
+
+    def mark(best: int) -> None:
+        marks.append((best, (len(body.lines), len(body.cited), len(lead_parts))))
+
     # -- the guide: the section of the facet asked for, else the best guide hit ------------
+    mark(guide[0][0] if guide else len(numbered) + 1)
     if guide:
         asked_hits = [(n, h) for n, h in guide if facet_of_section(h.chunk.section) == asked]
         main = asked_hits[0] if asked and asked_hits else guide[0]
@@ -378,6 +407,7 @@ def compose_answer(
             missing.append(t["miss_facet"].format(facet=BY_ID[asked].label(lg)))
 
     # -- projects ---------------------------------------------------------------------------
+    mark(projects[0][0] if projects else len(numbered) + 2)
     if projects:
         body.heading(t["projects"])
         for n, h in projects:
@@ -399,10 +429,10 @@ def compose_answer(
         )
 
     # -- strategies and other documents: a short quote with its page ------------------------
-    # A document that is the best source of all (a question about it) comes first, quoted
-    # at more length; else the guide's advice leads, as the region's own.
+    # A document that is the best source of all (a question about it) is quoted at more
+    # length.
     docs_first = bool(others) and others[0][0] == 1
-    docs_at = (len(body.lines), len(body.cited), len(lead_parts))
+    mark(others[0][0] if others else len(numbered) + 3)
     if others:
         kinds = {docs[h.chunk.document_id].kind for _, h in others}
         body.heading(t["docs"] if kinds == {"strategy"} else t["docs_other"])
@@ -426,11 +456,7 @@ def compose_answer(
         else:
             joined = "; ".join(dict.fromkeys(titles))
             lead_parts.append(t["lead_docs"].format(k=len(others), titles=joined, cites=_cites(ns)))
-    if docs_first and docs_at[0] > 0:
-        lines, cited, leads = docs_at
-        body.lines = body.lines[lines:] + body.lines[:lines]
-        body.cited = body.cited[cited:] + body.cited[:cited]
-        lead_parts = lead_parts[leads:] + lead_parts[:leads]
+    body, lead_parts = _in_rank_order(body, lead_parts, marks)
 
     # -- what the question asked for and the sources do not hold ----------------------------
     found_munis = {h.chunk.municipality for _, h in numbered if h.chunk.municipality}

@@ -454,3 +454,15 @@ def test_a_document_that_is_the_best_source_leads_the_answer():
     assert all(f"[{n}]" in c.text for n in (1, 2, 3))
     usual = compose_answer(q, "nl", hits, _docs(), CATALOGUE, MUNIS)
     assert usual.text.index("Wat de handreiking") < usual.text.index("Wat strategieën zeggen:")
+
+
+def test_a_project_that_is_the_best_source_comes_before_the_guide():
+    """'Welke gemeenten werken met een data-ethiekcommissie?' with the project at [1] and
+    the guide at [2]: the projects lead; the guide's advice follows."""
+    hits = _hits()
+    q = "Welke gemeenten hebben een commissie die het datagebruik toetst?"
+    c = compose_answer(q, "nl", [hits[2], hits[1], hits[0], hits[3]], _docs(), CATALOGUE, MUNIS)
+    assert c.text.index("Wat gemeenten in de regio doen:") < c.text.index("Wat de handreiking")
+    assert c.text.index("Wat de handreiking") < c.text.index("Wat strategieën zeggen:")
+    lead = c.text.split("\\n")[0]
+    assert lead.index("project") < lead.index("handreiking")
