@@ -11,6 +11,20 @@ from kb import answer_type, routing
 REGION = ["Delft", "Den Haag", "Capelle aan den IJssel", "Rotterdam", "Westland", "The Hague"]
 
 
+@pytest.fixture
+def foundations(fake_kb, tmp_path):
+    """The shipped guide chapter '5. Foundations' (six building blocks) in `fake_kb`."""
+    import shutil
+
+    from tests.conftest import CORPUS
+
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
+    fake_kb.ingest([guide])
+    return fake_kb
+
+
 @pytest.mark.parametrize(
     ("question", "facet"),
     [
@@ -124,17 +138,9 @@ def test_unknown_places_outside_the_region():
     assert answer_type.unknown_places("What does Westland's network cost?", REGION, df, 0) == []
 
 
-def test_structure_ranks_the_asked_facet_of_the_best_block_first(fake_kb, tmp_path):
+def test_structure_ranks_the_asked_facet_of_the_best_block_first(fake_kb, foundations):
     """The guide's section ranking (kb/structure.py) on the shipped chapter, fake embedder:
     the block the hits point to, and within it the facet asked for, comes first."""
-    import shutil
-
-    from tests.conftest import CORPUS
-
-    guide = tmp_path / "guide"
-    guide.mkdir()
-    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
-    fake_kb.ingest([guide])
     r = fake_kb.retriever
     q = r.analyse("data catalogue, data owners and stewards, quality of key datasets")
     hits = fake_kb.store.search(r.embed(q), 50, Filters(kind="guide"), text=q.text,
@@ -167,18 +173,10 @@ def test_guide_routing_is_off_for_a_named_municipality_and_other_kinds(fake_kb):
     assert not r.routes_to_guide(r.analyse("Wat regelt Delft vooraf voor data?"), None)
 
 
-def test_a_what_is_question_goes_to_the_guide_only_for_a_building_block(fake_kb, tmp_path):
+def test_a_what_is_question_goes_to_the_guide_only_for_a_building_block(fake_kb, foundations):
     """'Wat is Common Ground?' asks for a definition of something that is no building block:
     the guide's purpose sections (what a block is about) are not its answer, so the
     structure ranking stays out and a document about it can come first."""
-    import shutil
-
-    from tests.conftest import CORPUS
-
-    guide = tmp_path / "guide"
-    guide.mkdir()
-    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
-    fake_kb.ingest([guide])
     r = fake_kb.retriever
     common = r.analyse("Wat is Common Ground?")
     assert routing.guide_like(common.text) and set(routing.facets(common.text)) == {"purpose"}
@@ -189,18 +187,13 @@ def test_a_what_is_question_goes_to_the_guide_only_for_a_building_block(fake_kb,
     assert r.routes_to_guide(r.analyse("Wat zijn de valkuilen van Common Ground?"), None)
 
 
-def test_a_just_added_document_keeps_its_place_above_the_guides_structure(fake_kb, tmp_path):
+def test_a_just_added_document_keeps_its_place_above_the_guides_structure(
+        fake_kb, foundations, tmp_path):  # fmt: skip
     """The structure ranking lifts guide sections for guide-like questions; a passage that
     is closer to the question than every guide section (a document added after tuning,
     about just this) stays first with `lead_margin`, and is buried without it."""
-    import shutil
+    from tests.conftest import make_pdf
 
-    from tests.conftest import CORPUS, make_pdf
-
-    guide = tmp_path / "guide"
-    guide.mkdir()
-    shutil.copy(CORPUS / "guide" / "05-foundations.md", guide)
-    fake_kb.ingest([guide])
     pdf = make_pdf(tmp_path / "crash-course.pdf", [
         "Zaakgericht werken: hoe werkt zaakgericht werken in de gemeente? Bij zaakgericht "
         "werken staat elke zaak centraal, van aanvraag tot besluit, met een zaaktype per "
