@@ -275,31 +275,6 @@ class Retriever:
         return any(w.lower() not in guide and self.store.bm25.doc_freq(t) > 0
                    for w in names for t in tokens(w))  # fmt: skip
 
-    def guide_terms(self) -> set[str]:
-        """The stemmed terms of the guide (cached until the store changes)."""
-
-        def build() -> set[str]:
-            out: set[str] = set()
-            for doc in self.store.documents(kind="guide"):
-                for c in self.store.chunks_of(doc.id):
-                    out |= set(tokens(c.text))
-            return out
-
-        return self.catalogue.cache.get("guide_terms", self.store.generation, build)
-
-    def foreign_words(self, q: Query) -> list[str]:
-        """The question's informative words that the guide never uses, in either language,
-        and that other documents do."""
-        guide = self.guide_terms()
-        out = []
-        for w in novelty.informative_words(q.text, self._names()):
-            ts = novelty.word_terms(w)
-            if ts & guide or not ts:
-                continue
-            if max(self.store.bm25.doc_freq(t) for t in ts) > 0:
-                out.append(w)
-        return out
-
     def guide_words(self) -> set[str]:
         """Every word of the guide, lower-cased (cached until the store changes)."""
 
